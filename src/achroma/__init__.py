@@ -1,0 +1,74 @@
+"""achroma: an embedded, asyncio-first vector database speaking the Chroma client API.
+
+    import achroma as chromadb
+
+    client = chromadb.PersistentClient(path="./chroma")
+    collection = client.get_or_create_collection("docs", embedding_function=None)
+"""
+
+from achroma._version import __version__
+from achroma.api.client import AsyncAdminAPI, AsyncClient
+from achroma.api.collection import AsyncCollection
+from achroma.api.models import (
+    CollectionModel,
+    Database,
+    GetResult,
+    Include,
+    QueryResult,
+    Tenant,
+    UserIdentity,
+)
+from achroma.clients import AdminAPI, AdminClient, ClientAPI, Collection, EphemeralClient
+from achroma.clients import (
+    AsyncAdminClient,
+    AsyncEphemeralClient,
+    AsyncPersistentClient,
+    PersistentClient,
+    RustClient,
+)
+from achroma.clients import ClientFromSettings as Client
+from achroma.config import Settings, configure, get_settings
+from achroma.errors import (
+    ChromaError,
+    DuplicateIDError,
+    InvalidArgumentError,
+    InvalidDimensionException,
+    NotFoundError,
+)
+
+AsyncClientAPI = AsyncClient
+
+
+__all__ = [
+    "AdminClient",
+    "AdminAPI",
+    "AsyncAdminClient",
+    "AsyncAdminAPI",
+    "AsyncClient",
+    "AsyncClientAPI",
+    "AsyncCollection",
+    "AsyncEphemeralClient",
+    "AsyncPersistentClient",
+    "ChromaError",
+    "Client",
+    "ClientAPI",
+    "Collection",
+    "CollectionModel",
+    "Database",
+    "DuplicateIDError",
+    "EphemeralClient",
+    "GetResult",
+    "Include",
+    "InvalidArgumentError",
+    "InvalidDimensionException",
+    "NotFoundError",
+    "PersistentClient",
+    "QueryResult",
+    "RustClient",
+    "Settings",
+    "Tenant",
+    "UserIdentity",
+    "__version__",
+    "configure",
+    "get_settings",
+]
