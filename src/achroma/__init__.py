@@ -1,9 +1,9 @@
 """achroma: an embedded, asyncio-first vector database speaking the Chroma client API.
 
-    import achroma as chromadb
+import achroma as chromadb
 
-    client = chromadb.PersistentClient(path="./chroma")
-    collection = client.get_or_create_collection("docs", embedding_function=None)
+client = chromadb.PersistentClient(path="./chroma")
+collection = client.get_or_create_collection("docs", embedding_function=None)
 """
 
 from achroma._version import __version__
@@ -18,11 +18,15 @@ from achroma.api.models import (
     Tenant,
     UserIdentity,
 )
-from achroma.clients import AdminAPI, AdminClient, ClientAPI, Collection, EphemeralClient
 from achroma.clients import (
+    AdminAPI,
+    AdminClient,
     AsyncAdminClient,
     AsyncEphemeralClient,
     AsyncPersistentClient,
+    ClientAPI,
+    Collection,
+    EphemeralClient,
     PersistentClient,
     RustClient,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from achroma.api.collection import AsyncCollection
+from achroma.api.collection import DEFAULT_EMBEDDING_FUNCTION, AsyncCollection
 from achroma.api.configuration import build_configuration
 from achroma.api.models import CollectionModel, Database, Tenant, UserIdentity
 from achroma.api.validation import (
@@ -20,16 +20,6 @@ from achroma.errors import NotFoundError
 
 DEFAULT_TENANT = "default_tenant"
 DEFAULT_DATABASE = "default_database"
-
-
-class _Default:
-    """Marker for "the collection's default embedding function"."""
-
-    def __repr__(self) -> str:
-        return "DEFAULT"
-
-
-DEFAULT_EMBEDDING_FUNCTION: Any = _Default()
 
 
 class _BackendUser:
@@ -145,9 +135,7 @@ class AsyncClient(_BackendUser):
     ) -> list[AsyncCollection]:
         """The collections of the current database, oldest first."""
         validate_limit_offset(limit, offset)
-        models = await self._backend.list_collections(
-            self._tenant, self._database, limit, offset
-        )
+        models = await self._backend.list_collections(self._tenant, self._database, limit, offset)
         return [self._wrap(m, DEFAULT_EMBEDDING_FUNCTION, None) for m in models]
 
     async def count_collections(self) -> int:

@@ -2,15 +2,75 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, Union
 from uuid import UUID
 
+import anyio
+import numpy as np
+import numpy.typing as npt
+
 from achroma.api.configuration import update_configuration
-from achroma.api.models import CollectionModel
+from achroma.api.filters import validate_where, validate_where_document
+from achroma.api.models import (
+    CollectionModel,
+    DeleteResult,
+    GetResult,
+    Include,
+    QueryResult,
+    Where,
+    WhereDocument,
+)
+from achroma.api.records import (
+    RecordBatch,
+    check_embeddings_finite,
+    check_lengths,
+    normalize_documents,
+    normalize_embeddings,
+    normalize_ids,
+    normalize_metadatas,
+    normalize_query_ids,
+    normalize_uris,
+    reject_none_values,
+    validate_get_limit_offset,
+    validate_include,
+    validate_n_results,
+)
 from achroma.api.validation import validate_collection_name, validate_metadata
+from achroma.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from achroma.api.client import AsyncClient
+    from achroma.backend.base import Backend
+
+T = TypeVar("T")
+OneOrMany: TypeAlias = Union[T, list[T]]  # noqa: UP007 (a runtime alias on Python 3.10)
+
+
+class _Default:
+    """Marker for "the collection's default embedding function"."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT_EMBEDDING_FUNCTION: Any = _Default()
+
+
+@contextlib.contextmanager
+def errors_in(op: str) -> Iterator[None]:
+    """Append Chroma's " in <op>." to errors of its client-side validation (not to
+    `InvalidArgumentError`, which Chroma raises server-side without the suffix)."""
+    try:
+        yield
+    except InvalidArgumentError:
+        raise
+    except (ValueError, TypeError, AttributeError, IndexError) as exc:
+        suffix = f" in {op}."
+        if exc.args and isinstance(exc.args[0], str) and not exc.args[0].endswith(suffix):
+            exc.args = (exc.args[0] + suffix, *exc.args[1:])
+        raise
 
 
 class AsyncCollection:
@@ -89,7 +149,9 @@ class AsyncCollection:
         if metadata is not None:
             validate_metadata(metadata, "modify")
             if any(key.startswith("hnsw:") for key in metadata):
-                raise ValueError("Changing the distance function of a collection once it is created is not supported currently.")
+                raise ValueError(
+                    "Changing the distance function of a collection once it is created is not supported currently."
+                )
         new_configuration = (
             update_configuration(self._model.configuration, configuration)
             if configuration is not None
@@ -104,3 +166,240 @@ class AsyncCollection:
             self._model.metadata = metadata
         if new_configuration is not None:
             self._model.configuration = new_configuration
+
+    # --- records ---
+
+    async def count(self) -> int:
+        """How many records the collection holds."""
+        return await self._backend.count(self._model)
+
+    async def add(
+        self,
+        ids: OneOrMany[str],
+        embeddings: Any = None,
+        metadatas: Any = None,
+        documents: Any = None,
+        images: Any = None,
+        uris: Any = None,
+    ) -> None:
+        """Add records. Ids that already exist are left unchanged, as in Chroma.
+
+        Without `embeddings`, the documents are embedded by the collection's embedding
+        function. The whole batch is validated first: a bad batch writes nothing.
+        """
+        batch = await self._prepare("add", ids, embeddings, metadatas, documents, images, uris)
+        await self._backend.add(self._model, batch)
+
+    async def upsert(
+        self,
+        ids: OneOrMany[str],
+        embeddings: Any = None,
+        metadatas: Any = None,
+        documents: Any = None,
+        images: Any = None,
+        uris: Any = None,
+    ) -> None:
+        """Add new records and update existing ones (metadata is merged; None removes a key)."""
+        batch = await self._prepare("upsert", ids, embeddings, metadatas, documents, images, uris)
+        await self._backend.upsert(self._model, batch)
+
+    async def update(
+        self,
+        ids: OneOrMany[str],
+        embeddings: Any = None,
+        metadatas: Any = None,
+        documents: Any = None,
+        images: Any = None,
+        uris: Any = None,
+    ) -> None:
+        """Update existing records; ids that do not exist are ignored (with a logged warning).
+
+        Only the fields given change; metadata is merged and a None value removes its key.
+        """
+        batch = await self._prepare("update", ids, embeddings, metadatas, documents, images, uris)
+        await self._backend.update(self._model, batch)
+
+    async def _prepare(
+        self,
+        op: str,
+        ids: Any,
+        embeddings: Any,
+        metadatas: Any,
+        documents: Any,
+        images: Any,
+        uris: Any,
+    ) -> RecordBatch:
+        with errors_in(op):
+            if not isinstance(ids, (str, list)):
+                raise ValueError(f"Expected IDs to be a list, got {type(ids).__name__} as IDs")
+            vectors = normalize_embeddings(embeddings) if embeddings is not None else None
+            if vectors is None and documents is None and images is None and uris is None:
+                if op == "add":
+                    raise ValueError("Exactly one of documents, images, uris must be provided")
+                if op == "upsert":
+                    raise ValueError("Exactly one of images, documents must be provided")
+            id_list = normalize_ids(
+                ids, nonempty_message="Non-empty lists are required for ['ids']"
+            )
+            metadata_list = normalize_metadatas(metadatas, op)
+            document_list = normalize_documents(documents, allow_none=op != "update")
+            uri_list = normalize_uris(uris)
+            check_lengths(
+                id_list,
+                metadatas=metadata_list,
+                embeddings=list(vectors) if vectors is not None else None,
+                documents=document_list,
+                uris=uri_list,
+            )
+            if images is not None:
+                raise ValueError("images are not supported yet: pass embeddings or documents")
+            if vectors is None and document_list is not None:
+                vectors = await self._embed(document_list)
+        if op == "add":
+            reject_none_values(metadata_list)
+        if vectors is not None:
+            check_embeddings_finite(vectors)
+        return RecordBatch(id_list, vectors, metadata_list, document_list, uri_list)
+
+    async def _embed(self, texts: list[str | None]) -> npt.NDArray[np.float32]:
+        function = self._embedding_function
+        if function is None or function is DEFAULT_EMBEDDING_FUNCTION:
+            raise ValueError(
+                "No embeddings were given and the collection has no embedding function: pass "
+                "embeddings=... or create the collection with embedding_function=..."
+            )
+        if any(t is None for t in texts):
+            raise ValueError("Expected every document to be a str when computing embeddings")
+        result = await anyio.to_thread.run_sync(function, texts)
+        return normalize_embeddings(result if isinstance(result, np.ndarray) else list(result))
+
+    async def get(
+        self,
+        ids: OneOrMany[str] | None = None,
+        where: Where | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        where_document: WhereDocument | None = None,
+        include: list[Include] = ["metadatas", "documents"],  # noqa: B006 (Chroma's signature)
+    ) -> GetResult:
+        """Records by id and/or filter, in insertion order, paged by `limit` and `offset`."""
+        with errors_in("get"):
+            id_list = (
+                normalize_ids(
+                    ids, nonempty_message="Expected IDs to be a non-empty list, got 0 IDs"
+                )
+                if ids is not None
+                else None
+            )
+            self._check_filters(where, where_document)
+            include = validate_include(include, allow_distances=False)
+            if "data" in include and self._data_loader is None:
+                raise ValueError(
+                    "You must set a data loader on the collection if loading from URIs."
+                )
+        validate_get_limit_offset(limit, offset)
+        return await self._backend.get(
+            self._model, id_list, where, where_document, limit, offset, include
+        )
+
+    async def peek(self, limit: int = 10) -> GetResult:
+        """The first `limit` records, with their embeddings."""
+        validate_get_limit_offset(limit, None)
+        return await self._backend.get(
+            self._model, None, None, None, limit, None, ["metadatas", "documents", "embeddings"]
+        )
+
+    async def query(
+        self,
+        query_embeddings: Any = None,
+        query_texts: OneOrMany[str] | None = None,
+        query_images: Any = None,
+        query_uris: Any = None,
+        ids: OneOrMany[str] | None = None,
+        n_results: int = 10,
+        where: Where | None = None,
+        where_document: WhereDocument | None = None,
+        include: list[Include] = ["metadatas", "documents", "distances"],  # noqa: B006
+    ) -> QueryResult:
+        """The `n_results` nearest records to each query, nearest first.
+
+        Give query vectors, or `query_texts` for the embedding function. `where`,
+        `where_document` and `ids` restrict the search; results stay exact under filters.
+        """
+        with errors_in("query"):
+            include = validate_include(include, allow_distances=True)
+            if (
+                query_embeddings is None
+                and query_texts is None
+                and query_images is None
+                and query_uris is None
+            ):
+                raise ValueError(
+                    "At least one of one of embeddings, documents, images, uris must be provided"
+                )
+            vectors = (
+                normalize_embeddings(query_embeddings) if query_embeddings is not None else None
+            )
+            n = validate_n_results(n_results)
+            self._check_filters(where, where_document)
+            id_list = normalize_query_ids(ids)
+            if vectors is None:
+                if query_texts is None:
+                    raise ValueError("query_images and query_uris are not supported yet")
+                texts = normalize_documents(query_texts, allow_none=False) or []
+                vectors = await self._embed(list(texts))
+        return await self._backend.query(
+            self._model, vectors, id_list, n, where, where_document, include
+        )
+
+    async def delete(
+        self,
+        ids: OneOrMany[str] | None = None,
+        where: Where | None = None,
+        where_document: WhereDocument | None = None,
+        limit: int | None = None,
+    ) -> DeleteResult:
+        """Delete records by id and/or filter (`limit` caps a filtered delete)."""
+        with errors_in("delete"):
+            if ids is None and where is None and where_document is None:
+                raise ValueError("At least one of ids, where, or where_document must be provided")
+            id_list = (
+                normalize_ids(
+                    ids, nonempty_message="Expected IDs to be a non-empty list, got 0 IDs"
+                )
+                if ids is not None
+                else None
+            )
+            self._check_filters(where, where_document)
+            if limit is not None:
+                if isinstance(limit, bool) or not isinstance(limit, int):
+                    raise TypeError("limit must be a non-negative integer")
+                if limit < 0:
+                    raise ValueError("limit must be a non-negative integer")
+                if where is None and where_document is None:
+                    raise ValueError(
+                        "limit can only be specified when a where or where_document clause is "
+                        "provided"
+                    )
+        deleted = await self._backend.delete(self._model, id_list, where, where_document, limit)
+        return DeleteResult(deleted=deleted)
+
+    @staticmethod
+    def _check_filters(where: Any, where_document: Any) -> None:
+        if where is not None:
+            validate_where(where)
+        if where_document is not None:
+            validate_where_document(where_document)
+
+    async def fork(self, new_name: str) -> AsyncCollection:
+        """A new collection called `new_name` holding a copy of every record of this one.
+
+        (chromadb's local client raises NotImplementedError here; achroma copies.)
+        """
+        validate_collection_name(new_name)
+        model = await self._backend.fork_collection(self._model, new_name)
+        return AsyncCollection(self._client, model, self._embedding_function, self._data_loader)
+
+    @property
+    def _backend(self) -> Backend:
+        return self._client._backend

@@ -62,6 +62,10 @@ class GetResult(TypedDict):
     included: list[Include]
 
 
+class DeleteResult(TypedDict):
+    deleted: int
+
+
 class QueryResult(TypedDict):
     ids: list[list[str]]
     embeddings: Any

@@ -49,7 +49,7 @@ _SCALARS = (str, int, float, bool)
 
 
 def _describe(value: Any) -> str:
-    return f"{value!r} which is a {type(value).__name__}"
+    return f"{value} which is a {type(value).__name__}"
 
 
 def validate_metadata_value(key: str, value: Any, context: str, allow_none: bool) -> None:
@@ -65,8 +65,8 @@ def validate_metadata_value(key: str, value: Any, context: str, allow_none: bool
         first = type(value[0])
         if first not in _SCALARS or any(type(v) is not first for v in value):
             raise ValueError(
-                f"Expected metadata list value for key '{key}' to contain only elements of "
-                f"one type, str, int, float or bool, got {value!r} in {context}."
+                f"Expected metadata list value for key '{key}' to contain only str, int, float, "
+                f"or bool and all elements must be the same type, got {value!r} in {context}."
             )
         return
     raise ValueError(

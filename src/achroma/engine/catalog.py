@@ -95,9 +95,7 @@ async def create_database(db: aiosqlite.Connection, name: str, tenant: str) -> N
 
 
 async def get_database(db: aiosqlite.Connection, name: str, tenant: str) -> Database:
-    row = await _one(
-        db, "SELECT id FROM databases WHERE tenant = ? AND name = ?", (tenant, name)
-    )
+    row = await _one(db, "SELECT id FROM databases WHERE tenant = ? AND name = ?", (tenant, name))
     if row is None:
         raise NotFoundError(f"Database [{name}] not found")
     return Database(id=UUID(row[0]), name=name, tenant=tenant)

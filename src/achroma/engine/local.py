@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from achroma._version import __version__
 from achroma.api.models import (
     CollectionModel,
@@ -20,9 +22,13 @@ from achroma.api.models import (
 )
 from achroma.api.records import RecordBatch
 from achroma.backend.base import Backend
-from achroma.engine import catalog
+from achroma.engine import catalog, records, results, search
+from achroma.engine.index import Keys, Vectors
+from achroma.engine.indexes import Indexes, keys_array
+from achroma.engine.results import columns
 from achroma.engine.store import Store, acquire, release
-from achroma.errors import ChromaError, ClientClosedError
+from achroma.engine.writes import plan_write
+from achroma.errors import ChromaError, ClientClosedError, InternalError, InvalidArgumentError
 
 # Chroma's embedded client reports this limit (SQLite's bound-variable limit / 6).
 MAX_BATCH_SIZE = 5461
@@ -38,7 +44,18 @@ class LocalBackend(Backend):
     @classmethod
     async def open(cls, path: str | Path | None, allow_reset: bool = False) -> LocalBackend:
         """Open the store at `path` (None: the in-memory ephemeral store)."""
-        return cls(await acquire(path), allow_reset)
+        store = await acquire(path)
+        if store.indexes is None:
+            indexes = Indexes(store)
+            store.indexes = indexes
+            store.close_hooks.append(indexes.save_all)
+            await indexes.remove_orphans()
+        return cls(store, allow_reset)
+
+    @property
+    def indexes(self) -> Indexes:
+        indexes: Indexes = self.store.indexes
+        return indexes
 
     @property
     def store(self) -> Store:
@@ -69,10 +86,13 @@ class LocalBackend(Backend):
                 "`ALLOW_RESET=TRUE` in your environment variables)"
             )
         async with self.store.transaction() as db:
+            async with db.execute("SELECT id FROM collections") as cur:
+                gone = [r[0] for r in await cur.fetchall()]
             await db.execute("DELETE FROM collections")
             await db.execute("DELETE FROM databases")
             await db.execute("DELETE FROM tenants")
             await catalog.create_defaults(db)
+        self.indexes.drop(gone)
         return True
 
     async def close(self) -> None:
@@ -106,7 +126,8 @@ class LocalBackend(Backend):
 
     async def delete_database(self, name: str, tenant: str) -> None:
         async with self.store.transaction() as db:
-            await catalog.delete_database(db, name, tenant)
+            gone = await catalog.delete_database(db, name, tenant)
+        self.indexes.drop([str(c) for c in gone])
 
     # --- collections ---
 
@@ -150,24 +171,76 @@ class LocalBackend(Backend):
             await catalog.modify_collection(
                 db, collection.id, new_name, new_metadata, new_configuration
             )
+        if new_configuration is not None:
+            ef_search = (new_configuration.get("hnsw") or {}).get("ef_search")
+            if ef_search is not None:
+                self.indexes.set_ef_search(str(collection.id), int(ef_search))
 
     async def delete_collection(self, name: str, tenant: str, database: str) -> None:
         async with self.store.transaction() as db:
-            await catalog.delete_collection(db, name, tenant, database)
+            gone = await catalog.delete_collection(db, name, tenant, database)
+        self.indexes.drop([str(gone)])
 
     async def fork_collection(self, collection: CollectionModel, new_name: str) -> CollectionModel:
-        raise NotImplementedError("fork arrives with records")
+        async with self.store.transaction() as db:
+            source = await catalog.collection_by_id(db, collection.id)
+            fork = await catalog.create_collection(
+                db,
+                new_name,
+                source.tenant,
+                source.database,
+                source.metadata,
+                source.configuration,
+            )
+            await records.copy(db, str(source.id), str(fork.id))
+        return await self.get_collection(new_name, source.tenant, source.database)
 
-    # --- records (next step) ---
+    # --- records ---
 
     async def add(self, collection: CollectionModel, batch: RecordBatch) -> None:
-        raise NotImplementedError
+        await self._write(collection, batch, insert_new=True, change_existing=False)
 
     async def upsert(self, collection: CollectionModel, batch: RecordBatch) -> None:
-        raise NotImplementedError
+        await self._write(collection, batch, insert_new=True, change_existing=True)
 
     async def update(self, collection: CollectionModel, batch: RecordBatch) -> None:
-        raise NotImplementedError
+        await self._write(collection, batch, insert_new=False, change_existing=True)
+
+    async def _write(
+        self,
+        collection: CollectionModel,
+        batch: RecordBatch,
+        insert_new: bool,
+        change_existing: bool,
+    ) -> None:
+        """Insert new ids and/or change existing ones in one transaction, then bring the
+        vector index up to date (under the same write lock, so batches reach it in order)."""
+        _check_batch_size(len(batch))
+        cid = str(collection.id)
+        async with self.store.write_lock:
+            async with self.store.transaction(locked=True) as db:
+                seq, dimension = await records.collection_state(db, cid)
+                if batch.embeddings is not None:
+                    dimension = _check_dimension(dimension, batch.embeddings.shape[1])
+                plan = plan_write(
+                    batch, await records.existing(db, cid, batch.ids), insert_new, change_existing
+                )
+                if plan.empty:
+                    return
+                seq += 1
+                new_keys = keys_array([])
+                if plan.inserts["ids"]:
+                    new_keys = await records.insert(db, cid, seq, **plan.inserts)
+                if plan.updates["keys"]:
+                    await records.update(db, cid, seq, **plan.updates)
+                await records.set_state(db, cid, seq, dimension)
+            if dimension is None or (plan.vectors is None and len(new_keys) == 0):
+                return
+            keys = np.concatenate([new_keys, plan.vector_keys])
+            vectors = plan.all_vectors(new_keys)
+            await self.indexes.apply(
+                cid, _hnsw(collection), dimension, seq, keys_array([]), keys, vectors
+            )
 
     async def delete(
         self,
@@ -177,10 +250,33 @@ class LocalBackend(Backend):
         where_document: WhereDocument | None,
         limit: int | None,
     ) -> int:
-        raise NotImplementedError
+        cid = str(collection.id)
+        async with self.store.write_lock:
+            async with self.store.transaction(locked=True) as db:
+                seq, dimension = await records.collection_state(db, cid)
+                keys = await records.select_keys(db, cid, ids, where, where_document, limit)
+                if not keys:
+                    return 0 if where or where_document else len(ids or [])
+                seq += 1
+                await records.delete(db, cid, seq, keys)
+                await records.set_state(db, cid, seq, dimension)
+            if dimension is not None:
+                await self.indexes.apply(
+                    cid,
+                    _hnsw(collection),
+                    dimension,
+                    seq,
+                    keys_array(keys),
+                    keys_array([]),
+                    np.empty((0, dimension), dtype=np.float32),
+                )
+        # Chroma reports the number of ids asked for when deleting by ids alone.
+        return len(keys) if where or where_document else len(ids or [])
 
     async def count(self, collection: CollectionModel) -> int:
-        raise NotImplementedError
+        db = self.store.db
+        await records.collection_state(db, str(collection.id))
+        return await records.count(db, str(collection.id))
 
     async def get(
         self,
@@ -192,7 +288,13 @@ class LocalBackend(Backend):
         offset: int | None,
         include: list[Include],
     ) -> GetResult:
-        raise NotImplementedError
+        cid = str(collection.id)
+        db = self.store.db
+        _, dimension = await records.collection_state(db, cid)
+        rows = await records.select_rows(
+            db, cid, ids, where, where_document, limit, offset, columns(include)
+        )
+        return results.get_result(rows, include, dimension)
 
     async def query(
         self,
@@ -204,4 +306,50 @@ class LocalBackend(Backend):
         where_document: WhereDocument | None,
         include: list[Include],
     ) -> QueryResult:
-        raise NotImplementedError
+        cid = str(collection.id)
+        db = self.store.db
+        queries = np.asarray(query_embeddings, dtype=np.float32)
+        seq, dimension = await records.collection_state(db, cid)
+        if dimension is None:
+            return results.empty_query_result(len(queries), include)
+        _check_query_dimension(dimension, queries.shape[1])
+        candidates = None
+        if ids is not None:
+            found = await records.existing(db, cid, ids)
+            if len(found) != len(set(ids)):
+                raise InternalError("Error executing plan: Internal error: Error finding id")
+        if ids is not None or where or where_document:
+            candidates = keys_array(await records.select_keys(db, cid, ids, where, where_document))
+        index = await self.indexes.get(cid, _hnsw(collection), dimension, seq)
+
+        async def load(keys: list[int]) -> tuple[Keys, Vectors]:
+            return await records.vectors(db, keys, dimension)
+
+        async with index.lock.read():
+            hits = await search.nearest(index, queries, n_results, candidates, load)
+        wanted = {int(k) for keys, _ in hits for k in keys}
+        rows = await records.rows_by_key(db, wanted, columns(include))
+        return results.query_result(hits, rows, include, dimension)
+
+
+def _hnsw(collection: CollectionModel) -> dict[str, Any]:
+    return dict(collection.configuration.get("hnsw") or {})
+
+
+def _check_batch_size(size: int) -> None:
+    if size > MAX_BATCH_SIZE:
+        raise InternalError(
+            f"ValueError: Batch size of {size} is greater than max batch size of {MAX_BATCH_SIZE}"
+        )
+
+
+def _check_dimension(stored: int | None, given: int) -> int:
+    if stored is not None and stored != given:
+        raise InvalidArgumentError(
+            f"Collection expecting embedding with dimension of {stored}, got {given}"
+        )
+    return given
+
+
+def _check_query_dimension(stored: int, given: int) -> None:
+    _check_dimension(stored, given)

@@ -31,6 +31,43 @@ MIGRATIONS: list[str] = [
     INSERT INTO databases (id, name, tenant)
         VALUES ('00000000-0000-0000-0000-000000000000', 'default_database', 'default_tenant');
     """,
+    # v2: records. `key` is the record's row and its USearch key; AUTOINCREMENT never reuses a
+    # key, so key order is insertion order. `seq` numbers write batches per collection: the
+    # vector index is caught up from rows and tombstones newer than the seq it has seen.
+    """
+    ALTER TABLE collections ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE records (
+        key INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection_id TEXT NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        embedding BLOB NOT NULL,
+        document TEXT,
+        uri TEXT,
+        metadata TEXT,
+        UNIQUE (collection_id, id)
+    );
+    CREATE INDEX records_by_seq ON records (collection_id, seq);
+    -- One row per metadata value (one per element for lists), for filtering.
+    -- kind: 's' str, 'i' int, 'f' float, 'b' bool.
+    CREATE TABLE record_metadata (
+        key INTEGER NOT NULL REFERENCES records(key) ON DELETE CASCADE,
+        collection_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        is_list INTEGER NOT NULL,
+        value
+    );
+    CREATE INDEX record_metadata_by_value
+        ON record_metadata (collection_id, name, kind, value);
+    CREATE INDEX record_metadata_by_key ON record_metadata (key);
+    CREATE TABLE tombstones (
+        collection_id TEXT NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+        key INTEGER NOT NULL,
+        seq INTEGER NOT NULL
+    );
+    CREATE INDEX tombstones_by_seq ON tombstones (collection_id, seq);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

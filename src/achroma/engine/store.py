@@ -18,6 +18,7 @@ from typing import Any
 import aiosqlite
 import anyio
 
+from achroma.engine.filters import regexp
 from achroma.engine.schema import migrate
 
 DB_FILE = "achroma.sqlite3"
@@ -33,6 +34,8 @@ class Store:
         self.refcount = 0
         self.closed = False
         self.close_hooks: list[Any] = []
+        # The engine's vector indexes (`achroma.engine.indexes.Indexes`), set by the backend.
+        self.indexes: Any = None
 
     @classmethod
     async def open(cls, path: Path | None) -> Store:
@@ -47,13 +50,19 @@ class Store:
             await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute("PRAGMA foreign_keys = ON")
         await db.execute("PRAGMA busy_timeout = 10000")
+        await db.create_function("regexp", 2, regexp, deterministic=True)
         await migrate(db)
         return cls(db, path)
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction: serialised in this process, committed or rolled back whole."""
-        async with self.write_lock:
+    async def transaction(self, locked: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction: serialised in this process, committed or rolled back whole.
+
+        `locked=True` when the caller already holds `write_lock` (to keep it past the commit).
+        """
+        async with contextlib.AsyncExitStack() as stack:
+            if not locked:
+                await stack.enter_async_context(self.write_lock)
             await self.db.execute("BEGIN IMMEDIATE")
             try:
                 yield self.db

@@ -1,0 +1,143 @@
+"""`Indexes`: the open vector indexes of one store, kept caught up with SQLite.
+
+SQLite is the source of truth. An index is opened on first use (mapped from its file, caught
+up by seq, checked against the record count, rebuilt when anything is off), updated right
+after each write commits, and saved when the store closes. A crash at any point loses no
+acknowledged write: the next open replays every change newer than the saved index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import anyio
+import numpy as np
+
+from achroma.engine import records
+from achroma.engine.index import Keys, VectorIndex, Vectors
+from achroma.engine.store import Store
+
+INDEX_DIR = "indexes"
+# Rebuilds read vectors from SQLite in slices of this many rows.
+REBUILD_SLICE = 20_000
+
+
+class Indexes:
+    """Vector indexes by collection id, for one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._open: dict[str, VectorIndex] = {}
+        self._opening = anyio.Lock()
+        self.dir = store.path / INDEX_DIR if store.path is not None else None
+
+    def _file(self, collection_id: str) -> Path | None:
+        return self.dir / f"{collection_id}.usearch" if self.dir is not None else None
+
+    async def get(
+        self, collection_id: str, hnsw: dict[str, Any], dimension: int, seq: int
+    ) -> VectorIndex:
+        """The collection's index, caught up at least to `seq`."""
+        index = self._open.get(collection_id)
+        if index is None:
+            async with self._opening:
+                index = self._open.get(collection_id)
+                if index is None:
+                    index = VectorIndex(dimension, hnsw, self._file(collection_id))
+                    async with index.lock.write():
+                        if await index.load():
+                            await self._catch_up(index, collection_id, verify=True)
+                        else:
+                            seq, _ = await records.collection_state(self.store.db, collection_id)
+                            await self._rebuild(index, collection_id, seq)
+                    self._open[collection_id] = index
+        if index.seq < seq:
+            async with index.lock.write():
+                if index.seq < seq:
+                    await self._catch_up(index, collection_id, verify=False)
+        return index
+
+    async def apply(
+        self,
+        collection_id: str,
+        hnsw: dict[str, Any],
+        dimension: int,
+        seq: int,
+        removed: Keys,
+        keys: Keys,
+        vectors: Vectors,
+    ) -> None:
+        """Bring one committed write (numbered `seq`) into the index."""
+        index = self._open.get(collection_id)
+        if index is None:
+            await self.get(collection_id, hnsw, dimension, seq)  # opening catches up
+            return
+        async with index.lock.write():
+            if index.seq == seq - 1:
+                await index.remove(removed)
+                await index.upsert(keys, vectors)
+                index.seq = seq
+            elif index.seq < seq:  # another process wrote in between: replay from SQLite
+                await self._catch_up(index, collection_id, verify=False)
+
+    async def _catch_up(self, index: VectorIndex, collection_id: str, verify: bool) -> None:
+        db = self.store.db
+        seq, _ = await records.collection_state(db, collection_id)
+        if index.seq > seq:  # an index newer than its database cannot be trusted
+            await self._rebuild(index, collection_id, seq)
+            return
+        if index.seq < seq:
+            removed, keys, vectors = await records.changes_since(
+                db, collection_id, index.seq, index.dimension
+            )
+            await index.remove(removed)
+            await index.upsert(keys, vectors)
+            index.seq = seq
+        if verify and len(index) != await records.count(db, collection_id):
+            await self._rebuild(index, collection_id, seq)
+
+    async def _rebuild(self, index: VectorIndex, collection_id: str, seq: int) -> None:
+        await index.reset()
+        last = 0
+        while True:
+            keys, vectors = await records.vector_slice(
+                self.store.db, collection_id, last, REBUILD_SLICE, index.dimension
+            )
+            if len(keys) == 0:
+                break
+            await index.upsert(keys, vectors)
+            last = int(keys[-1])
+        index.seq = seq
+
+    def set_ef_search(self, collection_id: str, ef_search: int) -> None:
+        index = self._open.get(collection_id)
+        if index is not None:
+            index.set_ef_search(ef_search)
+
+    def drop(self, collection_ids: list[str]) -> None:
+        """Forget and delete the indexes of deleted collections."""
+        for cid in collection_ids:
+            index = self._open.pop(cid, None) or VectorIndex(1, {}, self._file(cid))
+            index.remove_files()
+
+    async def remove_orphans(self) -> None:
+        """Delete index files whose collection is gone (e.g. deleted by an older version)."""
+        if self.dir is None or not self.dir.exists():
+            return
+        async with self.store.db.execute("SELECT id FROM collections") as cur:
+            live = {r[0] for r in await cur.fetchall()}
+        for f in self.dir.iterdir():
+            if f.name.split(".")[0] not in live:
+                with contextlib.suppress(OSError):
+                    f.unlink()
+
+    async def save_all(self) -> None:
+        for index in list(self._open.values()):
+            async with index.lock.write():
+                await index.save()
+
+
+def keys_array(keys: list[int]) -> Keys:
+    return np.asarray(keys, dtype=np.uint64)

@@ -1,0 +1,353 @@
+"""SQL for records: rows, their metadata index, tombstones and per-collection sequence numbers.
+
+Every write runs inside one `Store.transaction()` and is given the collection's next `seq`.
+Lists of ids or keys travel as one JSON parameter (`json_each`), so no batch hits SQLite's
+bound-variable limit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+import numpy as np
+
+from achroma.api.models import Where, WhereDocument
+from achroma.engine.filters import compile_where, compile_where_document, kind_of
+from achroma.engine.index import Keys, Vectors
+from achroma.errors import NotFoundError
+
+# Metadata keys Chroma reserves for itself: accepted on write, never stored or returned.
+INTERNAL_PREFIX = "chroma:"
+
+
+@dataclass
+class Row:
+    """One stored record, with the columns a read asked for (others None)."""
+
+    key: int
+    id: str
+    embedding: bytes | None
+    document: str | None
+    uri: str | None
+    metadata: str | None
+
+
+async def _one(db: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> Any:
+    async with db.execute(sql, params) as cur:
+        return await cur.fetchone()
+
+
+async def _all(db: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+    async with db.execute(sql, params) as cur:
+        return list(await cur.fetchall())
+
+
+def _json(values: Iterable[Any]) -> str:
+    return json.dumps(list(values))
+
+
+# --- collection state ---
+
+
+async def collection_state(db: aiosqlite.Connection, collection_id: str) -> tuple[int, int | None]:
+    """(seq, dimension) of a collection; NotFoundError if it was deleted."""
+    row = await _one(db, "SELECT seq, dimension FROM collections WHERE id = ?", (collection_id,))
+    if row is None:
+        raise NotFoundError(f"Collection [{collection_id}] does not exist")
+    return int(row[0]), row[1]
+
+
+async def set_state(
+    db: aiosqlite.Connection, collection_id: str, seq: int, dimension: int | None
+) -> None:
+    await db.execute(
+        "UPDATE collections SET seq = ?, dimension = ? WHERE id = ?",
+        (seq, dimension, collection_id),
+    )
+
+
+async def count(db: aiosqlite.Connection, collection_id: str) -> int:
+    row = await _one(db, "SELECT count(*) FROM records WHERE collection_id = ?", (collection_id,))
+    return int(row[0])
+
+
+# --- writes ---
+
+
+def encode_metadata(metadata: dict[str, Any] | None) -> str | None:
+    if metadata is None:
+        return None
+    return json.dumps({k: v for k, v in metadata.items() if not k.startswith(INTERNAL_PREFIX)})
+
+
+def _metadata_rows(key: int, collection_id: str, metadata: dict[str, Any]) -> list[tuple[Any, ...]]:
+    rows = []
+    for name, value in metadata.items():
+        if name.startswith(INTERNAL_PREFIX):
+            continue
+        if isinstance(value, list):
+            rows += [
+                (key, collection_id, name, kind_of(v), 1, int(v) if isinstance(v, bool) else v)
+                for v in value
+            ]
+        else:
+            stored = int(value) if isinstance(value, bool) else value
+            rows.append((key, collection_id, name, kind_of(value), 0, stored))
+    return rows
+
+
+async def _index_metadata(
+    db: aiosqlite.Connection, collection_id: str, items: Iterable[tuple[int, str | None]]
+) -> None:
+    rows: list[tuple[Any, ...]] = []
+    for key, encoded in items:
+        if encoded is not None:
+            rows += _metadata_rows(key, collection_id, json.loads(encoded))
+    if rows:
+        await db.executemany(
+            "INSERT INTO record_metadata (key, collection_id, name, kind, is_list, value) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+async def existing(
+    db: aiosqlite.Connection, collection_id: str, ids: list[str]
+) -> dict[str, tuple[int, str | None]]:
+    """The stored records among `ids`: id -> (key, encoded metadata)."""
+    rows = await _all(
+        db,
+        "SELECT id, key, metadata FROM records WHERE collection_id = ? "
+        "AND id IN (SELECT value FROM json_each(?))",
+        (collection_id, _json(ids)),
+    )
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+async def insert(
+    db: aiosqlite.Connection,
+    collection_id: str,
+    seq: int,
+    ids: list[str],
+    embeddings: Vectors,
+    documents: list[str | None],
+    uris: list[str | None],
+    metadatas: list[str | None],
+) -> Keys:
+    """Insert new records; returns their keys (consecutive, in batch order)."""
+    row = await _one(db, "SELECT seq FROM sqlite_sequence WHERE name = 'records'", ())
+    first = (int(row[0]) if row else 0) + 1
+    keys = np.arange(first, first + len(ids), dtype=np.uint64)
+    await db.executemany(
+        "INSERT INTO records (key, collection_id, id, seq, embedding, document, uri, metadata) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (int(k), collection_id, i, seq, e.tobytes(), d, u, m)
+            for k, i, e, d, u, m in zip(keys, ids, embeddings, documents, uris, metadatas)
+        ],
+    )
+    await _index_metadata(db, collection_id, zip((int(k) for k in keys), metadatas))
+    return keys
+
+
+async def update(
+    db: aiosqlite.Connection,
+    collection_id: str,
+    seq: int,
+    keys: list[int],
+    embeddings: Vectors | None,
+    documents: list[str | None],
+    uris: list[str | None],
+    metadatas: list[str | None],
+    metadata_changed: list[bool],
+) -> None:
+    """Overwrite fields of existing records; None in `embeddings`/`documents`/`uris` keeps
+    the stored value. `metadatas` holds the final (merged) metadata of each record."""
+    blobs = [None] * len(keys) if embeddings is None else [e.tobytes() for e in embeddings]
+    await db.executemany(
+        "UPDATE records SET seq = ?, embedding = coalesce(?, embedding), "
+        "document = coalesce(?, document), uri = coalesce(?, uri), metadata = ? WHERE key = ?",
+        list(zip([seq] * len(keys), blobs, documents, uris, metadatas, keys)),
+    )
+    changed = [(k, m) for k, m, c in zip(keys, metadatas, metadata_changed) if c]
+    if changed:
+        await db.execute(
+            "DELETE FROM record_metadata WHERE key IN (SELECT value FROM json_each(?))",
+            (_json(k for k, _ in changed),),
+        )
+        await _index_metadata(db, collection_id, changed)
+
+
+async def delete(db: aiosqlite.Connection, collection_id: str, seq: int, keys: list[int]) -> None:
+    encoded = _json(keys)
+    await db.execute(
+        "DELETE FROM records WHERE key IN (SELECT value FROM json_each(?))", (encoded,)
+    )
+    await db.execute(
+        "INSERT INTO tombstones (collection_id, key, seq) SELECT ?, value, ? FROM json_each(?)",
+        (collection_id, seq, encoded),
+    )
+
+
+async def copy(db: aiosqlite.Connection, source_id: str, target_id: str) -> None:
+    """Copy every record of one collection into another (empty) one, keeping their order."""
+    await db.execute(
+        "INSERT INTO records (collection_id, id, seq, embedding, document, uri, metadata) "
+        "SELECT ?, id, 1, embedding, document, uri, metadata FROM records "
+        "WHERE collection_id = ? ORDER BY key",
+        (target_id, source_id),
+    )
+    await db.execute(
+        "INSERT INTO record_metadata (key, collection_id, name, kind, is_list, value) "
+        "SELECT t.key, ?, m.name, m.kind, m.is_list, m.value FROM record_metadata m "
+        "JOIN records s ON s.key = m.key JOIN records t ON t.collection_id = ? AND t.id = s.id "
+        "WHERE s.collection_id = ?",
+        (target_id, target_id, source_id),
+    )
+    await db.execute(
+        "UPDATE collections SET seq = 1, dimension = "
+        "(SELECT dimension FROM collections WHERE id = ?) WHERE id = ?",
+        (source_id, target_id),
+    )
+
+
+# --- reads ---
+
+
+def _selection(
+    collection_id: str,
+    ids: list[str] | None,
+    where: Where | None,
+    where_document: WhereDocument | None,
+) -> tuple[str, list[Any]]:
+    conds = ["r.collection_id = ?"]
+    params: list[Any] = [collection_id]
+    if ids is not None:
+        conds.append("r.id IN (SELECT value FROM json_each(?))")
+        params.append(_json(ids))
+    if where:
+        sql, ps = compile_where(where, collection_id)
+        conds.append(sql)
+        params += ps
+    if where_document:
+        sql, ps = compile_where_document(where_document)
+        conds.append(sql)
+        params += ps
+    return " AND ".join(conds), params
+
+
+def _columns(embeddings: bool, documents: bool, uris: bool, metadatas: bool) -> str:
+    return ", ".join(
+        [
+            "r.key",
+            "r.id",
+            "r.embedding" if embeddings else "NULL",
+            "r.document" if documents else "NULL",
+            "r.uri" if uris else "NULL",
+            "r.metadata" if metadatas else "NULL",
+        ]
+    )
+
+
+async def select_keys(
+    db: aiosqlite.Connection,
+    collection_id: str,
+    ids: list[str] | None,
+    where: Where | None,
+    where_document: WhereDocument | None,
+    limit: int | None = None,
+) -> list[int]:
+    """Keys of the matching records, in insertion order."""
+    cond, params = _selection(collection_id, ids, where, where_document)
+    rows = await _all(
+        db,
+        f"SELECT r.key FROM records r WHERE {cond} ORDER BY r.key LIMIT ?",
+        [*params, -1 if limit is None else limit],
+    )
+    return [r[0] for r in rows]
+
+
+async def select_rows(
+    db: aiosqlite.Connection,
+    collection_id: str,
+    ids: list[str] | None,
+    where: Where | None,
+    where_document: WhereDocument | None,
+    limit: int | None,
+    offset: int | None,
+    columns: dict[str, bool],
+) -> list[Row]:
+    """The matching records in insertion order, paged."""
+    cond, params = _selection(collection_id, ids, where, where_document)
+    rows = await _all(
+        db,
+        f"SELECT {_columns(**columns)} FROM records r WHERE {cond} ORDER BY r.key LIMIT ? OFFSET ?",
+        [*params, -1 if limit is None else limit, offset or 0],
+    )
+    return [Row(*r) for r in rows]
+
+
+async def rows_by_key(
+    db: aiosqlite.Connection, keys: Iterable[int], columns: dict[str, bool]
+) -> dict[int, Row]:
+    rows = await _all(
+        db,
+        f"SELECT {_columns(**columns)} FROM records r "
+        "WHERE r.key IN (SELECT value FROM json_each(?))",
+        (_json(keys),),
+    )
+    return {r[0]: Row(*r) for r in rows}
+
+
+async def vectors(
+    db: aiosqlite.Connection, keys: list[int], dimension: int
+) -> tuple[Keys, Vectors]:
+    """Stored vectors of `keys`, in key order."""
+    rows = await _all(
+        db,
+        "SELECT key, embedding FROM records "
+        "WHERE key IN (SELECT value FROM json_each(?)) ORDER BY key",
+        (_json(keys),),
+    )
+    return _unpack(rows, dimension)
+
+
+async def vector_slice(
+    db: aiosqlite.Connection, collection_id: str, after_key: int, limit: int, dimension: int
+) -> tuple[Keys, Vectors]:
+    """Up to `limit` vectors of the collection with keys above `after_key`, in key order."""
+    rows = await _all(
+        db,
+        "SELECT key, embedding FROM records WHERE key > ? AND collection_id = ? "
+        "ORDER BY key LIMIT ?",
+        (after_key, collection_id, limit),
+    )
+    return _unpack(rows, dimension)
+
+
+def _unpack(rows: list[Any], dimension: int) -> tuple[Keys, Vectors]:
+    keys = np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows))
+    if not rows:
+        return keys, np.empty((0, dimension), dtype=np.float32)
+    flat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+    return keys, flat.reshape(len(rows), dimension)
+
+
+async def changes_since(
+    db: aiosqlite.Connection, collection_id: str, seq: int, dimension: int
+) -> tuple[Keys, Keys, Vectors]:
+    """What the index must apply to move past `seq`: (removed keys, changed keys, vectors)."""
+    removed = await _all(
+        db, "SELECT key FROM tombstones WHERE collection_id = ? AND seq > ?", (collection_id, seq)
+    )
+    changed = await _all(
+        db,
+        "SELECT key, embedding FROM records WHERE collection_id = ? AND seq > ?",
+        (collection_id, seq),
+    )
+    keys, vecs = _unpack(changed, dimension)
+    return np.array([r[0] for r in removed], dtype=np.uint64), keys, vecs

@@ -1,0 +1,91 @@
+"""Shaping stored rows into Chroma's `GetResult` and `QueryResult` dictionaries.
+
+Key order, types and empty shapes follow chromadb 1.5.9: plain dicts keyed `ids, embeddings,
+documents, uris, included, data, metadatas` (+ `distances`), embeddings as float64 numpy
+arrays, and None for every field that was not included.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from achroma.api.models import GetResult, Include, Metadata, QueryResult
+from achroma.engine.records import Row
+
+Distances = npt.NDArray[np.float32]
+
+
+def columns(include: Sequence[str]) -> dict[str, bool]:
+    """Which stored columns a read must fetch for `include`."""
+    return {
+        "embeddings": "embeddings" in include,
+        "documents": "documents" in include,
+        "uris": "uris" in include or "data" in include,
+        "metadatas": "metadatas" in include,
+    }
+
+
+def _metadata(encoded: str | None) -> Metadata | None:
+    return json.loads(encoded) if encoded is not None else None
+
+
+def _embeddings(rows: Sequence[Row], dimension: int | None) -> npt.NDArray[np.float64]:
+    if not rows or dimension is None:
+        return np.empty((0,), dtype=np.float64)
+    flat = np.frombuffer(b"".join(r.embedding or b"" for r in rows), dtype=np.float32)
+    return flat.reshape(len(rows), dimension).astype(np.float64)
+
+
+def _fields(rows: Sequence[Row], include: Sequence[str], dimension: int | None) -> dict[str, Any]:
+    return {
+        "ids": [r.id for r in rows],
+        "embeddings": _embeddings(rows, dimension) if "embeddings" in include else None,
+        "documents": [r.document for r in rows] if "documents" in include else None,
+        "uris": [r.uri for r in rows] if "uris" in include else None,
+        "included": list(include),
+        "data": None,
+        "metadatas": [_metadata(r.metadata) for r in rows] if "metadatas" in include else None,
+    }
+
+
+def get_result(rows: Sequence[Row], include: list[Include], dimension: int | None) -> GetResult:
+    result: GetResult = GetResult(**_fields(rows, include, dimension))  # type: ignore[typeddict-item]
+    return result
+
+
+def query_result(
+    hits: Sequence[tuple[Any, Distances]],
+    rows: dict[int, Row],
+    include: list[Include],
+    dimension: int | None,
+) -> QueryResult:
+    """One result list per query, nearest first. Keys whose rows are gone (deleted by a
+    concurrent write) are dropped."""
+    per_query: list[dict[str, Any]] = []
+    distances: list[list[float]] = []
+    for keys, dists in hits:
+        kept = [(rows[int(k)], float(d)) for k, d in zip(keys, dists) if int(k) in rows]
+        per_query.append(_fields([r for r, _ in kept], include, dimension))
+        distances.append([d for _, d in kept])
+    result: dict[str, Any] = {}
+    for field in ("ids", "embeddings", "documents", "uris", "included", "data", "metadatas"):
+        values = [q[field] for q in per_query]
+        if field == "included":
+            result[field] = list(include)
+        elif field == "ids" or values and values[0] is not None:
+            result[field] = values
+        else:
+            result[field] = None
+    result["distances"] = distances if "distances" in include else None
+    shaped: QueryResult = QueryResult(**result)  # type: ignore[typeddict-item]
+    return shaped
+
+
+def empty_query_result(n_queries: int, include: list[Include]) -> QueryResult:
+    nothing = (np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32))
+    return query_result([nothing] * n_queries, {}, include, None)

@@ -1,0 +1,96 @@
+"""Nearest-neighbour search over one collection, with or without a candidate set.
+
+Unfiltered queries go to the HNSW index. Filtered queries (`where`, `where_document`, `ids`)
+first resolve the candidate keys in SQLite, then either rank every candidate exactly (when
+there are few) or search the index with enough oversampling that at least `k` candidates
+survive the filter, widening until they do and falling back to exact ranking.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+
+import anyio
+import numpy as np
+import numpy.typing as npt
+
+from achroma.engine.index import NO_KEY, Keys, VectorIndex, Vectors, exact_distances
+
+Distances = npt.NDArray[np.float32]
+Hits = list[tuple[Keys, Distances]]
+VectorLoader = Callable[[list[int]], Awaitable[tuple[Keys, Vectors]]]
+
+# Up to this many candidates, exact ranking is cheaper than a wide graph search.
+EXACT_LIMIT = 4096
+# Oversampling over the expected number of index hits needed to find k candidates.
+OVERSAMPLE = 3.0
+
+
+async def nearest(
+    index: VectorIndex,
+    queries: Vectors,
+    k: int,
+    candidates: Keys | None,
+    load_vectors: VectorLoader,
+) -> Hits:
+    """For each query, up to `k` (key, distance) pairs, nearest first."""
+    total = len(index)
+    if total == 0 or (candidates is not None and len(candidates) == 0):
+        return [_empty() for _ in queries]
+    if candidates is None:
+        keys, distances = await index.search(queries, k)
+        return [_trim(keys[i], distances[i]) for i in range(len(queries))]
+    if len(candidates) <= EXACT_LIMIT:
+        return await _exact(index.space, queries, k, candidates, load_vectors)
+    return await _oversampled(index, queries, k, candidates, load_vectors)
+
+
+def _empty() -> tuple[Keys, Distances]:
+    return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32)
+
+
+def _trim(keys: Keys, distances: Distances) -> tuple[Keys, Distances]:
+    used = keys != NO_KEY
+    return keys[used], distances[used]
+
+
+async def _exact(
+    space: str, queries: Vectors, k: int, candidates: Keys, load_vectors: VectorLoader
+) -> Hits:
+    keys, vectors = await load_vectors(sorted(int(c) for c in set(candidates.tolist())))
+
+    def rank() -> Hits:
+        distances = exact_distances(space, queries, vectors)
+        out: Hits = []
+        for row in distances:
+            # Stable sort over key order: ties come out in insertion order, as in Chroma.
+            order = np.argsort(row, kind="stable")[:k]
+            out.append((keys[order], row[order]))
+        return out
+
+    return await anyio.to_thread.run_sync(rank)
+
+
+async def _oversampled(
+    index: VectorIndex,
+    queries: Vectors,
+    k: int,
+    candidates: Keys,
+    load_vectors: VectorLoader,
+) -> Hits:
+    total = len(index)
+    want = min(k, len(candidates))
+    width = math.ceil(k * total / len(candidates) * OVERSAMPLE) + k
+    allowed = np.unique(candidates)
+    while width < total // 2:
+        keys, distances = await index.search(queries, width)
+        hits: Hits = []
+        for i in range(len(queries)):
+            row_keys, row_distances = _trim(keys[i], distances[i])
+            mask = np.isin(row_keys, allowed, assume_unique=False)
+            hits.append((row_keys[mask][:k], row_distances[mask][:k]))
+        if all(len(h[0]) >= want for h in hits):
+            return hits
+        width *= 4
+    return await _exact(index.space, queries, k, candidates, load_vectors)

@@ -1,0 +1,115 @@
+"""Planning a write: which ids of a batch are inserted, which update stored records, and
+the final (merged) metadata of each."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from achroma.api.records import RecordBatch
+from achroma.engine.index import Keys, Vectors
+from achroma.engine.records import INTERNAL_PREFIX, encode_metadata
+
+logger = logging.getLogger("achroma")
+
+
+@dataclass
+class WritePlan:
+    """Columns for `records.insert` and `records.update`."""
+
+    inserts: dict[str, Any]
+    updates: dict[str, Any]
+    # Updated records whose vector changes, and those vectors.
+    vector_keys: Keys = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
+    vectors: Vectors | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.inserts["ids"] and not self.updates["keys"]
+
+    def all_vectors(self, new_keys: Keys) -> Vectors:
+        """Vectors of the inserted records, then of the updated ones (as `new_keys`,
+        `vector_keys`)."""
+        parts = [self.inserts["embeddings"]] if len(new_keys) else []
+        if self.vectors is not None:
+            parts.append(self.vectors)
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+
+def merge_metadata(stored: str | None, change: dict[str, Any]) -> str | None:
+    """Chroma's update semantics: keys are merged in, None removes a key, and a record left
+    with no keys has no metadata."""
+    merged: dict[str, Any] = json.loads(stored) if stored is not None else {}
+    for key, value in change.items():
+        if key.startswith(INTERNAL_PREFIX):
+            continue
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return json.dumps(merged) if merged else None
+
+
+def _new_metadata(metadata: dict[str, Any] | None) -> str | None:
+    if metadata is None:
+        return None
+    kept = {k: v for k, v in metadata.items() if v is not None}
+    return encode_metadata(kept) if kept else None
+
+
+def plan_write(
+    batch: RecordBatch,
+    stored: dict[str, tuple[int, str | None]],
+    insert_new: bool,
+    change_existing: bool,
+) -> WritePlan:
+    n = len(batch)
+    new_rows = [i for i in range(n) if batch.ids[i] not in stored] if insert_new else []
+    old_rows = [i for i in range(n) if batch.ids[i] in stored] if change_existing else []
+    if not insert_new:
+        missing = [batch.ids[i] for i in range(n) if batch.ids[i] not in stored]
+        if missing:
+            logger.warning(
+                "update: ignoring %d ids that do not exist: %s",
+                len(missing),
+                ", ".join(missing[:10]),
+            )
+
+    def column(values: list[Any] | None, rows: list[int]) -> list[Any]:
+        return [values[i] for i in rows] if values is not None else [None] * len(rows)
+
+    embeddings = batch.embeddings
+    inserts = {
+        "ids": [batch.ids[i] for i in new_rows],
+        "embeddings": (
+            embeddings[new_rows] if embeddings is not None else np.empty((0, 0), np.float32)
+        ),
+        "documents": column(batch.documents, new_rows),
+        "uris": column(batch.uris, new_rows),
+        "metadatas": [_new_metadata(m) for m in column(batch.metadatas, new_rows)],
+    }
+    keys = [stored[batch.ids[i]][0] for i in old_rows]
+    changes = column(batch.metadatas, old_rows)
+    metadatas = [
+        stored[batch.ids[i]][1]
+        if change is None
+        else merge_metadata(stored[batch.ids[i]][1], change)
+        for i, change in zip(old_rows, changes)
+    ]
+    updates = {
+        "keys": keys,
+        "embeddings": embeddings[old_rows] if embeddings is not None else None,
+        "documents": column(batch.documents, old_rows),
+        "uris": column(batch.uris, old_rows),
+        "metadatas": metadatas,
+        "metadata_changed": [c is not None for c in changes],
+    }
+    plan = WritePlan(inserts, updates)
+    if embeddings is not None and old_rows:
+        plan.vector_keys = np.asarray(keys, dtype=np.uint64)
+        plan.vectors = embeddings[old_rows]
+    return plan
