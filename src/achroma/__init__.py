@@ -1,9 +1,12 @@
 """achroma: an embedded, asyncio-first vector database speaking the Chroma client API.
 
-import achroma as chromadb
+Example::
 
-client = chromadb.PersistentClient(path="./chroma")
-collection = client.get_or_create_collection("docs", embedding_function=None)
+    import achroma as chromadb
+
+    client = chromadb.PersistentClient(path="./chroma")
+    collection = client.get_or_create_collection("docs", embedding_function=None)
+    collection.add(ids=["a"], embeddings=[[0.1, 0.2]])
 """
 
 from achroma._version import __version__

@@ -27,6 +27,9 @@ Vectors = npt.NDArray[np.float32]
 # Marks an unused result slot (USearch found fewer than k neighbours).
 NO_KEY = np.uint64(2**64 - 1)
 
+# Batches at least this big are inserted with all cores.
+PARALLEL_ADD = 1024
+
 # Chroma's space names and the USearch metrics that report the same distances.
 METRICS = {"l2": "l2sq", "cosine": "cos", "ip": "ip"}
 
@@ -187,7 +190,9 @@ class VectorIndex:
             present = np.asarray(index.contains(keys), dtype=bool).reshape(-1)
             if present.any():
                 index.remove(keys[present])
-            index.add(keys, vectors)
+            # Parallel insertion pays off on big batches only, and its races occasionally leave
+            # a node poorly linked; small batches are inserted deterministically.
+            index.add(keys, vectors, threads=0 if len(keys) >= PARALLEL_ADD else 1)
 
         await anyio.to_thread.run_sync(run)
         self.dirty = True

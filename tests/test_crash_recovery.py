@@ -1,0 +1,143 @@
+"""Nothing acknowledged is lost: kill -9 during writes, and stale, missing or corrupt index
+files, all recover from SQLite on the next open."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import achroma
+
+DIM = 8
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import achroma
+
+    client = achroma.PersistentClient(sys.argv[1])
+    col = client.get_or_create_collection("crash", embedding_function=None)
+    rng = np.random.default_rng(0)
+    batch = 0
+    while True:
+        ids = [f"{batch}-{i}" for i in range(50)]
+        col.add(ids=ids, embeddings=rng.standard_normal((50, DIM)),
+                metadatas=[{"batch": batch}] * 50)
+        print(batch, flush=True)  # acknowledged: add() returned
+        batch += 1
+    """
+).replace("DIM", str(DIM))
+
+
+def test_acknowledged_adds_survive_sigkill(tmp_path: Path) -> None:
+    path = tmp_path / "chroma"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    acknowledged = []
+    deadline = time.monotonic() + 60
+    while len(acknowledged) < 30 and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        acknowledged.append(int(line))
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert len(acknowledged) >= 30, "the writer did not get going"
+
+    client = achroma.PersistentClient(path)
+    try:
+        col = client.get_collection("crash", embedding_function=None)
+        ids = [f"{b}-{i}" for b in acknowledged for i in range(50)]
+        got = col.get(ids=ids, include=["embeddings"])
+        assert len(got["ids"]) == len(ids)
+        # The index caught up: every stored vector finds itself.
+        probe = got["embeddings"][-5:]
+        result = col.query(query_embeddings=probe, n_results=1)
+        assert [r[0] for r in result["ids"]] == got["ids"][-5:]
+        assert col.count() >= len(ids)
+    finally:
+        client.close()
+
+
+def _fill(path: Path, ids: list[str], seed: int) -> np.ndarray:
+    client = achroma.PersistentClient(path)
+    col = client.get_or_create_collection("idx", embedding_function=None)
+    vectors = np.random.default_rng(seed).standard_normal((len(ids), DIM)).astype(np.float32)
+    col.add(ids=ids, embeddings=vectors)
+    client.close()
+    return vectors
+
+
+def _nearest(path: Path, vectors: np.ndarray) -> list[str]:
+    client = achroma.PersistentClient(path)
+    try:
+        col = client.get_collection("idx", embedding_function=None)
+        return [r[0] for r in col.query(query_embeddings=vectors, n_results=1)["ids"]]
+    finally:
+        client.close()
+
+
+def _index_files(path: Path) -> list[Path]:
+    return sorted((path / "indexes").iterdir())
+
+
+def test_index_is_saved_on_close(tmp_path: Path) -> None:
+    _fill(tmp_path, ["a", "b"], 0)
+    names = [f.suffix for f in _index_files(tmp_path)]
+    assert names == [".json", ".usearch"]
+
+
+def test_stale_index_file_is_caught_up_from_sqlite(tmp_path: Path) -> None:
+    first = _fill(tmp_path, ["a", "b", "c"], 0)
+    saved = tmp_path / "saved"
+    shutil.copytree(tmp_path / "indexes", saved)
+    second = _fill(tmp_path, ["d", "e"], 1)
+    # As if the process died before saving the index after the second batch.
+    shutil.rmtree(tmp_path / "indexes")
+    shutil.copytree(saved, tmp_path / "indexes")
+    assert _nearest(tmp_path, np.vstack([first, second])) == ["a", "b", "c", "d", "e"]
+
+
+@pytest.mark.parametrize("damage", ["delete", "corrupt", "truncate"])
+def test_missing_or_corrupt_index_is_rebuilt(tmp_path: Path, damage: str) -> None:
+    vectors = _fill(tmp_path, ["a", "b", "c", "d"], 2)
+    index_file = next(f for f in _index_files(tmp_path) if f.suffix == ".usearch")
+    if damage == "delete":
+        index_file.unlink()
+    elif damage == "corrupt":
+        index_file.write_bytes(b"not an index" * 100)
+    else:
+        index_file.write_bytes(index_file.read_bytes()[:64])
+    assert _nearest(tmp_path, vectors) == ["a", "b", "c", "d"]
+
+
+def test_deleted_records_never_come_back_from_an_old_index(tmp_path: Path) -> None:
+    vectors = _fill(tmp_path, ["a", "b", "c"], 3)
+    saved = tmp_path / "saved"
+    shutil.copytree(tmp_path / "indexes", saved)
+    client = achroma.PersistentClient(tmp_path)
+    client.get_collection("idx", embedding_function=None).delete(ids=["a"])
+    client.close()
+    shutil.rmtree(tmp_path / "indexes")
+    shutil.copytree(saved, tmp_path / "indexes")
+    assert _nearest(tmp_path, vectors[:1]) != ["a"]
+
+
+def test_deleting_a_collection_removes_its_index_files(tmp_path: Path) -> None:
+    _fill(tmp_path, ["a"], 4)
+    client = achroma.PersistentClient(tmp_path)
+    client.delete_collection("idx")
+    client.close()
+    assert _index_files(tmp_path) == []
