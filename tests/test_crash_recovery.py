@@ -141,3 +141,19 @@ def test_deleting_a_collection_removes_its_index_files(tmp_path: Path) -> None:
     client.delete_collection("idx")
     client.close()
     assert _index_files(tmp_path) == []
+
+
+def test_index_is_saved_during_a_long_stream_of_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from achroma.engine import index
+
+    monkeypatch.setattr(index, "SAVE_AFTER", 100)
+    client = achroma.PersistentClient(tmp_path)
+    col = client.create_collection("idx", embedding_function=None)
+    rng = np.random.default_rng(5)
+    for batch in range(4):
+        col.add(ids=[f"{batch}-{i}" for i in range(60)], embeddings=rng.standard_normal((60, DIM)))
+    # Saved before close: a crash now would only replay the last few batches.
+    assert any(f.suffix == ".usearch" for f in _index_files(tmp_path))
+    client.close()

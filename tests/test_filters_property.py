@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import achroma
 
 KEYS = ["a", "b", "c"]
-WORDS = ["apple", "Apple", "pie", "a.c", "tart", ""]
+WORDS = ["apple", "Apple", "pie", "a.c", "tart", "", "say \"hi\""]
 NUMBERS = st.one_of(st.integers(-3, 3), st.sampled_from([-1.5, 0.0, 1.0, 2.0, 2.5]))
 SCALARS = st.one_of(st.sampled_from(["x", "y", "X", "1"]), NUMBERS, st.booleans())
 LISTS = st.one_of(
@@ -150,7 +150,7 @@ WHERE = st.recursive(
 DOC_LEAF = st.builds(
     lambda op, word: {op: word},
     st.sampled_from(["$contains", "$not_contains", "$regex", "$not_regex"]),
-    st.sampled_from(["apple", "Apple", "pie", ".", "a.c", "^t", "e$", "(?i)apple"]),
+    st.sampled_from(["apple", "Apple", "pie", ".", "a.c", "^t", "e$", "(?i)apple", "\"hi\""]),
 )
 WHERE_DOCUMENT = st.recursive(
     DOC_LEAF,

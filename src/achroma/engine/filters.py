@@ -23,6 +23,9 @@ from achroma.api.models import Where, WhereDocument
 
 Sql = tuple[str, list[Any]]
 
+# The full-text index matches substrings of at least this many characters.
+TRIGRAM = 3
+
 _RANGES = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 _NEGATIONS = {"$ne": "$eq", "$nin": "$in", "$not_contains": "$contains"}
 
@@ -106,13 +109,22 @@ def compile_where_document(where_document: WhereDocument) -> Sql:
         parts = [compile_where_document(clause) for clause in operand]
         joiner = " AND " if op == "$and" else " OR "
         return "(" + joiner.join(sql for sql, _ in parts) + ")", [p for _, ps in parts for p in ps]
+    params: list[Any] = []
     if op in ("$contains", "$not_contains"):
         positive = "(r.document IS NOT NULL AND instr(r.document, ?) > 0)"
+        if len(operand) >= TRIGRAM:
+            # The trigram index narrows to candidates; instr keeps the exact semantics.
+            positive = (
+                "(r.key IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?) "
+                "AND instr(r.document, ?) > 0)"
+            )
+            params.append('"' + operand.replace('"', '""') + '"')
     else:
         positive = "(r.document IS NOT NULL AND regexp(?, r.document))"
+    params.append(operand)
     if op.startswith("$not_"):
-        return f"NOT {positive}", [operand]
-    return positive, [operand]
+        return f"NOT {positive}", params
+    return positive, params
 
 
 @functools.lru_cache(maxsize=256)

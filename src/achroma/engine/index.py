@@ -27,6 +27,9 @@ Vectors = npt.NDArray[np.float32]
 # Marks an unused result slot (USearch found fewer than k neighbours).
 NO_KEY = np.uint64(2**64 - 1)
 
+# Save the index once this many vectors changed (see `save_due`).
+SAVE_AFTER = 20_000
+
 # Batches at least this big are inserted with all cores.
 PARALLEL_ADD = 1024
 
@@ -87,7 +90,8 @@ class VectorIndex:
         self.file = file
         self.seq = 0
         self.lock = RWLock()
-        self.dirty = False
+        # Vectors changed since the last save (0: the file is current).
+        self.unsaved = 0
         self._viewed = False
         self._index = self._new()
 
@@ -150,7 +154,7 @@ class VectorIndex:
     async def save(self) -> None:
         """Write the index and its seq atomically (index first: a newer index with an older
         seq only replays idempotent changes)."""
-        if self.file is None or not self.dirty:
+        if self.file is None or not self.unsaved:
             return
         file, meta_file, index = self.file, self._meta_file, self._index
         assert meta_file is not None
@@ -165,8 +169,16 @@ class VectorIndex:
             tmp_meta.write_text(json.dumps(meta))
             os.replace(tmp_meta, meta_file)
 
+        unsaved = self.unsaved
         await anyio.to_thread.run_sync(write)
-        self.dirty = False
+        self.unsaved -= unsaved
+
+    @property
+    def save_due(self) -> bool:
+        """Whether enough changed that replaying them after a crash would cost more than a
+        save: at least SAVE_AFTER vectors and at least the index's size (so saves stay
+        amortised O(1) per added vector)."""
+        return self.file is not None and self.unsaved >= max(SAVE_AFTER, len(self._index))
 
     def remove_files(self) -> None:
         for f in (self.file, self._meta_file):
@@ -177,7 +189,8 @@ class VectorIndex:
     # --- changes (callers hold `lock.write()`) ---
 
     async def reset(self) -> None:
-        self._index, self._viewed, self.seq, self.dirty = self._new(), False, 0, True
+        self._index, self._viewed, self.seq = self._new(), False, 0
+        self.unsaved += 1
 
     async def upsert(self, keys: Keys, vectors: Vectors) -> None:
         """Add vectors, replacing any the keys already have."""
@@ -195,7 +208,7 @@ class VectorIndex:
             index.add(keys, vectors, threads=0 if len(keys) >= PARALLEL_ADD else 1)
 
         await anyio.to_thread.run_sync(run)
-        self.dirty = True
+        self.unsaved += len(keys)
 
     async def remove(self, keys: Keys) -> None:
         if len(keys) == 0:
@@ -203,7 +216,7 @@ class VectorIndex:
         await self._ensure_mutable()
         index = self._index
         await anyio.to_thread.run_sync(lambda: index.remove(keys))
-        self.dirty = True
+        self.unsaved += len(keys)
 
     def set_ef_search(self, ef_search: int) -> None:
         self.ef_search = ef_search

@@ -81,6 +81,10 @@ class Indexes:
                 index.seq = seq
             elif index.seq < seq:  # another process wrote in between: replay from SQLite
                 await self._catch_up(index, collection_id, verify=False)
+        if index.save_due:
+            # Searches may go on while the file is written (saving only reads the index).
+            async with index.lock.read():
+                await index.save()
 
     async def _catch_up(self, index: VectorIndex, collection_id: str, verify: bool) -> None:
         db = self.store.db

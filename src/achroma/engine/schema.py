@@ -68,6 +68,30 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX tombstones_by_seq ON tombstones (collection_id, seq);
     """,
+    # v3: a trigram full-text index over documents, so `$contains` of 3+ characters is an
+    # index lookup (case-sensitive, like Chroma's) instead of a scan. Triggers keep it in step.
+    """
+    CREATE VIRTUAL TABLE documents_fts USING fts5(
+        document, content='records', content_rowid='key',
+        tokenize='trigram case_sensitive 1'
+    );
+    CREATE TRIGGER records_fts_insert AFTER INSERT ON records
+    WHEN new.document IS NOT NULL BEGIN
+        INSERT INTO documents_fts (rowid, document) VALUES (new.key, new.document);
+    END;
+    CREATE TRIGGER records_fts_delete AFTER DELETE ON records
+    WHEN old.document IS NOT NULL BEGIN
+        INSERT INTO documents_fts (documents_fts, rowid, document)
+            VALUES ('delete', old.key, old.document);
+    END;
+    CREATE TRIGGER records_fts_update AFTER UPDATE OF document ON records BEGIN
+        INSERT INTO documents_fts (documents_fts, rowid, document)
+            SELECT 'delete', old.key, old.document WHERE old.document IS NOT NULL;
+        INSERT INTO documents_fts (rowid, document)
+            SELECT new.key, new.document WHERE new.document IS NOT NULL;
+    END;
+    INSERT INTO documents_fts (documents_fts) VALUES ('rebuild');
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
