@@ -232,10 +232,9 @@ class VectorIndex:
         ef = max(self.ef_search, k)
 
         def run() -> tuple[Keys, npt.NDArray[np.float32]]:
-            # The search width must cover k; USearch reads it from the index object, and
-            # concurrent searches only ever raise it.
-            if index.expansion_search < ef:
-                index.expansion_search = ef  # type: ignore[misc]
+            # USearch reads the search width from the index object, not from the call. A
+            # concurrent search may change it in between; that only shifts its width.
+            index.expansion_search = ef  # type: ignore[misc]
             matches = index.search(queries, k)
             keys = np.asarray(matches.keys, dtype=np.uint64).reshape(len(queries), -1)
             distances = np.asarray(matches.distances, dtype=np.float32).reshape(len(queries), -1)

@@ -24,7 +24,7 @@ VectorLoader = Callable[[list[int]], Awaitable[tuple[Keys, Vectors]]]
 # Up to this many candidates, exact ranking is cheaper than a wide graph search.
 EXACT_LIMIT = 4096
 # Oversampling over the expected number of index hits needed to find k candidates.
-OVERSAMPLE = 3.0
+OVERSAMPLE = 6.0
 
 
 async def nearest(
@@ -81,7 +81,9 @@ async def _oversampled(
 ) -> Hits:
     total = len(index)
     want = min(k, len(candidates))
-    width = math.ceil(k * total / len(candidates) * OVERSAMPLE) + k
+    # Filtered-out neighbours crowd the graph walk, so search at least twice as wide as an
+    # unfiltered query would, and wide enough to expect k * OVERSAMPLE candidates.
+    width = max(math.ceil(k * total / len(candidates) * OVERSAMPLE) + k, 2 * index.ef_search)
     allowed = np.unique(candidates)
     while width < total // 2:
         keys, distances = await index.search(queries, width)
