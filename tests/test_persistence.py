@@ -25,7 +25,9 @@ async def test_collections_survive_reopen(tmp_path: Path) -> None:
 
 
 async def test_tenants_survive_reopen(tmp_path: Path) -> None:
-    admin = await achroma.AsyncAdminClient(achroma.Settings(is_persistent=True, persist_directory=str(tmp_path)))
+    admin = await achroma.AsyncAdminClient(
+        achroma.Settings(is_persistent=True, persist_directory=str(tmp_path))
+    )
     await admin.create_tenant("acme")
     await admin.create_database("one", "acme")
     await admin.close()

@@ -259,20 +259,44 @@ async def test_documents_without_embedding_function_fail_clearly(client: Any) ->
     ("kwargs", "error", "message"),
     [
         ({"ids": [], "embeddings": []}, ValueError, "Expected Embeddings to be non-empty list"),
-        ({"ids": None, "embeddings": [[1, 2]]}, ValueError, "Expected IDs to be a list, got NoneType"),
+        (
+            {"ids": None, "embeddings": [[1, 2]]},
+            ValueError,
+            "Expected IDs to be a list, got NoneType",
+        ),
         ({"ids": ["x", "x"], "embeddings": [[1, 2]] * 2}, DuplicateIDError, "duplicates of: x"),
         ({"ids": [""], "embeddings": [[1, 2]]}, InvalidArgumentError, "Empty ID"),
-        ({"ids": [1], "embeddings": [[1, 2]]}, ValueError, "Expected ID to be a str, got 1 in add."),
+        (
+            {"ids": [1], "embeddings": [[1, 2]]},
+            ValueError,
+            "Expected ID to be a str, got 1 in add.",
+        ),
         ({"ids": ["p", "q"], "embeddings": [[1, 2]]}, ValueError, "ids: 2, embeddings: 1 in add."),
         ({"ids": ["p"], "embeddings": [[1, 2, 3]]}, InvalidArgumentError, "dimension of 2, got 3"),
         ({"ids": ["p"], "embeddings": [[1, float("nan")]]}, InvalidArgumentError, "NaN"),
         ({"ids": ["p"]}, ValueError, "Exactly one of documents, images, uris"),
         ({"ids": ["p"], "embeddings": [[1, 2]], "metadatas": [{}]}, ValueError, "non-empty dict"),
         ({"ids": ["p"], "embeddings": [[1, 2]], "metadatas": [{"k": []}]}, ValueError, "non-empty"),
-        ({"ids": ["p"], "embeddings": [[1, 2]], "metadatas": [{"k": {}}]}, ValueError, "dict in add"),
-        ({"ids": ["p"], "embeddings": [[1, 2]], "metadatas": [{"k": None}]}, TypeError, "MetadataValue"),
-        ({"ids": ["p"], "embeddings": [[1, 2]], "documents": [1]}, ValueError, "document to be a str"),
-        ({"ids": ["p"], "embeddings": [[True, False]]}, ValueError, "Expected embeddings to be a list"),
+        (
+            {"ids": ["p"], "embeddings": [[1, 2]], "metadatas": [{"k": {}}]},
+            ValueError,
+            "dict in add",
+        ),
+        (
+            {"ids": ["p"], "embeddings": [[1, 2]], "metadatas": [{"k": None}]},
+            TypeError,
+            "MetadataValue",
+        ),
+        (
+            {"ids": ["p"], "embeddings": [[1, 2]], "documents": [1]},
+            ValueError,
+            "document to be a str",
+        ),
+        (
+            {"ids": ["p"], "embeddings": [[True, False]]},
+            ValueError,
+            "Expected embeddings to be a list",
+        ),
     ],
 )
 async def test_bad_add_raises_chroma_error_and_writes_nothing(

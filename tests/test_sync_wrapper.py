@@ -13,7 +13,10 @@ from achroma.api.collection import AsyncCollection
 
 
 def test_every_async_method_has_a_sync_twin() -> None:
-    for async_type, sync_type in [(AsyncClient, achroma.ClientAPI), (AsyncCollection, achroma.Collection)]:
+    for async_type, sync_type in [
+        (AsyncClient, achroma.ClientAPI),
+        (AsyncCollection, achroma.Collection),
+    ]:
         for name, member in inspect.getmembers(async_type, inspect.iscoroutinefunction):
             if name.startswith("_"):
                 continue

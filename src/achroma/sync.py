@@ -58,7 +58,8 @@ def run(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
             "a synchronous achroma client was called from inside achroma's own event loop; "
             "use the async client there"
         )
-    return portal().call(fn, *args)
+    result: T = portal().call(fn, *args)
+    return result
 
 
 def on_shutdown(hook: Callable[[], Awaitable[None]]) -> None:

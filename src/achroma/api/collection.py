@@ -150,7 +150,8 @@ class AsyncCollection:
             validate_metadata(metadata, "modify")
             if any(key.startswith("hnsw:") for key in metadata):
                 raise ValueError(
-                    "Changing the distance function of a collection once it is created is not supported currently."
+                    "Changing the distance function of a collection once it is created is not "
+                    "supported currently."
                 )
         new_configuration = (
             update_configuration(self._model.configuration, configuration)

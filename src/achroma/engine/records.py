@@ -138,7 +138,8 @@ async def insert(
     uris: list[str | None],
     metadatas: list[str | None],
 ) -> Keys:
-    """Insert new records; returns their keys (consecutive, in batch order)."""
+    """Insert new records; returns their keys (consecutive, in batch order). The columns
+    have equal lengths (checked by `check_lengths`)."""
     row = await _one(db, "SELECT seq FROM sqlite_sequence WHERE name = 'records'", ())
     first = (int(row[0]) if row else 0) + 1
     keys = np.arange(first, first + len(ids), dtype=np.uint64)
@@ -147,10 +148,12 @@ async def insert(
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (int(k), collection_id, i, seq, e.tobytes(), d, u, m)
-            for k, i, e, d, u, m in zip(keys, ids, embeddings, documents, uris, metadatas)
+            for k, i, e, d, u, m in zip(
+                keys, ids, embeddings, documents, uris, metadatas, strict=False
+            )
         ],
     )
-    await _index_metadata(db, collection_id, zip((int(k) for k in keys), metadatas))
+    await _index_metadata(db, collection_id, zip((int(k) for k in keys), metadatas, strict=False))
     return keys
 
 
@@ -171,9 +174,9 @@ async def update(
     await db.executemany(
         "UPDATE records SET seq = ?, embedding = coalesce(?, embedding), "
         "document = coalesce(?, document), uri = coalesce(?, uri), metadata = ? WHERE key = ?",
-        list(zip([seq] * len(keys), blobs, documents, uris, metadatas, keys)),
+        list(zip([seq] * len(keys), blobs, documents, uris, metadatas, keys, strict=False)),
     )
-    changed = [(k, m) for k, m, c in zip(keys, metadatas, metadata_changed) if c]
+    changed = [(k, m) for k, m, c in zip(keys, metadatas, metadata_changed, strict=False) if c]
     if changed:
         await db.execute(
             "DELETE FROM record_metadata WHERE key IN (SELECT value FROM json_each(?))",

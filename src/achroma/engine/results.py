@@ -69,7 +69,9 @@ def query_result(
     per_query: list[dict[str, Any]] = []
     distances: list[list[float]] = []
     for keys, dists in hits:
-        kept = [(rows[int(k)], float(d)) for k, d in zip(keys, dists) if int(k) in rows]
+        kept = [
+            (rows[int(k)], float(d)) for k, d in zip(keys, dists, strict=False) if int(k) in rows
+        ]
         per_query.append(_fields([r for r, _ in kept], include, dimension))
         distances.append([d for _, d in kept])
     result: dict[str, Any] = {}

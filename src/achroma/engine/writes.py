@@ -98,7 +98,7 @@ def plan_write(
         stored[batch.ids[i]][1]
         if change is None
         else merge_metadata(stored[batch.ids[i]][1], change)
-        for i, change in zip(old_rows, changes)
+        for i, change in zip(old_rows, changes, strict=False)
     ]
     updates = {
         "keys": keys,
