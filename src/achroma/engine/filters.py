@@ -102,6 +102,18 @@ def compile_where(where: Where, collection_id: str) -> Sql:
     return f"r.key IN ({sub})", params
 
 
+def is_selective(where: Where) -> bool:
+    """Whether the filter only admits records found through the metadata index (no
+    negations at its root), so SQLite should start from the matching keys."""
+    ((key, value),) = where.items()
+    if key == "$and":
+        return any(is_selective(w) for w in value)
+    if key == "$or":
+        return all(is_selective(w) for w in value)
+    op = next(iter(value)) if isinstance(value, dict) else "$eq"
+    return op not in _NEGATIONS
+
+
 def compile_where_document(where_document: WhereDocument) -> Sql:
     """SQL for a validated `where_document` filter."""
     ((op, operand),) = where_document.items()

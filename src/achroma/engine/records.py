@@ -16,7 +16,7 @@ import aiosqlite
 import numpy as np
 
 from achroma.api.models import Where, WhereDocument
-from achroma.engine.filters import compile_where, compile_where_document, kind_of
+from achroma.engine.filters import compile_where, compile_where_document, is_selective, kind_of
 from achroma.engine.index import Keys, Vectors
 from achroma.errors import NotFoundError
 
@@ -227,7 +227,10 @@ def _selection(
     where: Where | None,
     where_document: WhereDocument | None,
 ) -> tuple[str, list[Any]]:
-    conds = ["r.collection_id = ?"]
+    # With a selective metadata filter, `+` keeps SQLite from walking the whole collection
+    # through its index and makes it start from the (few) matching keys instead.
+    driven_by_keys = ids is None and bool(where) and is_selective(where or {})
+    conds = ["+r.collection_id = ?" if driven_by_keys else "r.collection_id = ?"]
     params: list[Any] = [collection_id]
     if ids is not None:
         conds.append("r.id IN (SELECT value FROM json_each(?))")

@@ -92,6 +92,11 @@ MIGRATIONS: list[str] = [
     END;
     INSERT INTO documents_fts (documents_fts) VALUES ('rebuild');
     """,
+    # v4: records of a collection in key (insertion) order, so get/peek with a limit reads
+    # only the rows it returns instead of sorting the whole collection.
+    """
+    CREATE INDEX records_by_collection ON records (collection_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
