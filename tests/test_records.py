@@ -400,3 +400,9 @@ async def test_records_survive_close_and_reopen(make_client: Any) -> None:
 def test_sync_collection_has_every_record_method() -> None:
     for name in ("add", "get", "query", "update", "upsert", "delete", "count", "peek", "fork"):
         assert callable(getattr(achroma.Collection, name))
+
+
+async def test_query_with_ids_and_where_ignores_missing_ids(client: Any) -> None:
+    col = await _abc(client)
+    result = await col.query(query_embeddings=[[0, 0]], ids=["a", "nope"], where={"m": "a"})
+    assert result["ids"] == [["a"]]

@@ -314,7 +314,8 @@ class LocalBackend(Backend):
             return results.empty_query_result(len(queries), include)
         _check_query_dimension(dimension, queries.shape[1])
         candidates = None
-        if ids is not None:
+        if ids is not None and not where and not where_document:
+            # Chroma fails on a missing id only when the ids alone define the search.
             found = await records.existing(db, cid, ids)
             if len(found) != len(set(ids)):
                 raise InternalError("Error executing plan: Internal error: Error finding id")
