@@ -112,7 +112,7 @@ class VectorIndex:
 
     @property
     def _meta_file(self) -> Path | None:
-        return self.file.with_suffix(".json") if self.file is not None else None
+        return meta_file_of(self.file) if self.file is not None else None
 
     def _read_meta(self) -> dict[str, Any] | None:
         meta_file = self._meta_file
@@ -180,12 +180,6 @@ class VectorIndex:
         amortised O(1) per added vector)."""
         return self.file is not None and self.unsaved >= max(SAVE_AFTER, len(self._index))
 
-    def remove_files(self) -> None:
-        for f in (self.file, self._meta_file):
-            if f is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    f.unlink()
-
     # --- changes (callers hold `lock.write()`) ---
 
     async def reset(self) -> None:
@@ -247,6 +241,18 @@ class VectorIndex:
             return keys, distances
 
         return await anyio.to_thread.run_sync(run)
+
+
+def meta_file_of(file: Path) -> Path:
+    """The JSON sidecar (seq, dimension, space) of an index file."""
+    return file.with_suffix(".json")
+
+
+def remove_index_files(file: Path) -> None:
+    """Delete an index file and its sidecar, if they exist."""
+    for f in (file, meta_file_of(file)):
+        with contextlib.suppress(FileNotFoundError):
+            f.unlink()
 
 
 def exact_distances(space: str, queries: Vectors, vectors: Vectors) -> npt.NDArray[np.float32]:

@@ -16,7 +16,7 @@ import anyio
 import numpy as np
 
 from achroma.engine import records
-from achroma.engine.index import Keys, VectorIndex, Vectors
+from achroma.engine.index import Keys, VectorIndex, Vectors, remove_index_files
 from achroma.engine.store import Store
 
 INDEX_DIR = "indexes"
@@ -123,8 +123,10 @@ class Indexes:
     def drop(self, collection_ids: list[str]) -> None:
         """Forget and delete the indexes of deleted collections."""
         for cid in collection_ids:
-            index = self._open.pop(cid, None) or VectorIndex(1, {}, self._file(cid))
-            index.remove_files()
+            self._open.pop(cid, None)
+            file = self._file(cid)
+            if file is not None:
+                remove_index_files(file)
 
     async def remove_orphans(self) -> None:
         """Delete index files whose collection is gone (e.g. deleted by an older version)."""

@@ -256,7 +256,7 @@ class LocalBackend(Backend):
                 seq, dimension = await records.collection_state(db, cid)
                 keys = await records.select_keys(db, cid, ids, where, where_document, limit)
                 if not keys:
-                    return 0 if where or where_document else len(ids or [])
+                    return _deleted_count(keys, ids, where, where_document)
                 seq += 1
                 await records.delete(db, cid, seq, keys)
                 await records.set_state(db, cid, seq, dimension)
@@ -270,8 +270,7 @@ class LocalBackend(Backend):
                     keys_array([]),
                     np.empty((0, dimension), dtype=np.float32),
                 )
-        # Chroma reports the number of ids asked for when deleting by ids alone.
-        return len(keys) if where or where_document else len(ids or [])
+        return _deleted_count(keys, ids, where, where_document)
 
     async def count(self, collection: CollectionModel) -> int:
         db = self.store.db
@@ -312,7 +311,7 @@ class LocalBackend(Backend):
         seq, dimension = await records.collection_state(db, cid)
         if dimension is None:
             return results.empty_query_result(len(queries), include)
-        _check_query_dimension(dimension, queries.shape[1])
+        _check_dimension(dimension, queries.shape[1])
         candidates = None
         if ids is not None and not where and not where_document:
             # Chroma fails on a missing id only when the ids alone define the search.
@@ -337,6 +336,13 @@ def _hnsw(collection: CollectionModel) -> dict[str, Any]:
     return dict(collection.configuration.get("hnsw") or {})
 
 
+def _deleted_count(
+    keys: list[int], ids: list[str] | None, where: Where | None, where_document: Any
+) -> int:
+    """Chroma reports the number of ids asked for when deleting by ids alone."""
+    return len(keys) if where or where_document else len(ids or [])
+
+
 def _check_batch_size(size: int) -> None:
     if size > MAX_BATCH_SIZE:
         raise InternalError(
@@ -350,7 +356,3 @@ def _check_dimension(stored: int | None, given: int) -> int:
             f"Collection expecting embedding with dimension of {stored}, got {given}"
         )
     return given
-
-
-def _check_query_dimension(stored: int, given: int) -> None:
-    _check_dimension(stored, given)
