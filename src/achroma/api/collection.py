@@ -213,7 +213,7 @@ class AsyncCollection:
         images: Any = None,
         uris: Any = None,
     ) -> None:
-        """Update existing records; ids that do not exist are ignored (with a logged warning).
+        """Update existing records; ids that do not exist are ignored with a logged warning.
 
         Only the fields given change; metadata is merged and a None value removes its key.
         """
@@ -234,16 +234,19 @@ class AsyncCollection:
             if not isinstance(ids, (str, list)):
                 raise ValueError(f"Expected IDs to be a list, got {type(ids).__name__} as IDs")
             vectors = normalize_embeddings(embeddings) if embeddings is not None else None
+            id_list = normalize_ids(
+                ids, nonempty_message="Non-empty lists are required for ['ids']"
+            )
             if vectors is None and documents is None and images is None and uris is None:
                 if op == "add":
                     raise ValueError("Exactly one of documents, images, uris must be provided")
                 if op == "upsert":
                     raise ValueError("Exactly one of images, documents must be provided")
-            id_list = normalize_ids(
-                ids, nonempty_message="Non-empty lists are required for ['ids']"
-            )
             metadata_list = normalize_metadatas(metadatas, op)
-            document_list = normalize_documents(documents, allow_none=op != "update")
+            # A None document keeps the stored one; only documents to embed must be str.
+            document_list = normalize_documents(
+                documents, allow_none=op != "update" or vectors is not None
+            )
             uri_list = normalize_uris(uris)
             check_lengths(
                 id_list,

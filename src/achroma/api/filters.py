@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from achroma.api.rust_regex import RegexSyntaxError, compile_pattern
 from achroma.errors import InvalidArgumentError
 
 WHERE_OPERATORS = (
@@ -137,9 +138,14 @@ def validate_where_document(where_document: Any) -> None:
             f"Expected where document operand value for operator {op} to be a non-empty str"
         )
     if op in ("$regex", "$not_regex"):
-        import re
+        _check_regex(operand)
 
-        try:
-            re.compile(operand)
-        except re.error as exc:
-            raise InvalidArgumentError(f"Regex syntax errror: regex parse error: {exc}") from None
+
+def _check_regex(pattern: str) -> None:
+    try:
+        compile_pattern(pattern)
+    except RegexSyntaxError as exc:
+        message = str(exc)
+        if message.startswith("regex parse error"):
+            message = f"Regex syntax errror: {message}"  # sic: Chroma's spelling
+        raise InvalidArgumentError(message) from None

@@ -8,18 +8,18 @@ Semantics follow chromadb 1.5.9:
   compare numerically, bool is its own type, str is case-sensitive.
 - `$contains`/`$not_contains` match list elements of exactly the operand's type.
 - The negative operators (`$ne`, `$nin`, `$not_contains`) also match records lacking the key.
+- `$regex` uses Rust's regex dialect, as Chroma does (see `achroma.api.rust_regex`).
 - Document `$contains` is a case-sensitive substring test; a missing document never matches a
   positive document filter and always matches a negative one.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 from typing import Any
 
 from achroma.api.models import Where, WhereDocument
+from achroma.api.rust_regex import compile_pattern
 
 Sql = tuple[str, list[Any]]
 
@@ -139,11 +139,6 @@ def compile_where_document(where_document: WhereDocument) -> Sql:
     return positive, params
 
 
-@functools.lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
 def regexp(pattern: str, text: str | None) -> bool:
     """SQLite `regexp(pattern, text)`: an unanchored search, as Chroma's `$regex`."""
-    return text is not None and _compiled(pattern).search(text) is not None
+    return text is not None and compile_pattern(pattern).search(text) is not None
