@@ -52,14 +52,17 @@ def _stored(value: Any) -> Any:
     return int(value) if isinstance(value, bool) else value
 
 
-def _matching_keys(collection_id: str, name: str, op: str, operand: Any) -> Sql:
+def _matching_keys(collection_id: str | None, name: str, op: str, operand: Any) -> Sql:
     """Keys of records whose metadata `name` satisfies the positive operator `op`.
 
-    Not correlated with the outer row, so SQLite builds the key set once from the
-    (collection_id, name, kind, value) index.
+    With a collection id, not correlated with the outer row, so SQLite builds the key set
+    once from the (collection_id, name, kind, value) index. Without one, correlated: it
+    looks at the outer row's own metadata only (cheap for a few rows).
     """
-    conds = ["m.collection_id = ?", "m.name = ?"]
-    params: list[Any] = [collection_id, name]
+    if collection_id is None:
+        conds, params = ["m.key = r.key", "m.name = ?"], [name]
+    else:
+        conds, params = ["m.collection_id = ?", "m.name = ?"], [collection_id, name]
     if op == "$contains":
         kind_sql, kind_params = _kind_test(operand, exact=True)
         conds += ["m.is_list = 1", kind_sql, "m.value = ?"]
@@ -84,8 +87,11 @@ def _json_list(values: list[Any]) -> str:
     return json.dumps([_stored(v) for v in values])
 
 
-def compile_where(where: Where, collection_id: str) -> Sql:
-    """SQL for a validated `where` filter on the records of one collection."""
+def compile_where(where: Where, collection_id: str | None) -> Sql:
+    """SQL for a validated `where` filter on the records of one collection.
+
+    `collection_id=None` compiles a per-row test, for checking a few known keys.
+    """
     ((key, value),) = where.items()
     if key in ("$and", "$or"):
         parts = [compile_where(clause, collection_id) for clause in value]
@@ -95,11 +101,11 @@ def compile_where(where: Where, collection_id: str) -> Sql:
         ((op, operand),) = value.items()
     else:
         op, operand = "$eq", value
-    if op in _NEGATIONS:
-        sub, params = _matching_keys(collection_id, key, _NEGATIONS[op], operand)
-        return f"r.key NOT IN ({sub})", params
-    sub, params = _matching_keys(collection_id, key, op, operand)
-    return f"r.key IN ({sub})", params
+    negated = op in _NEGATIONS
+    sub, params = _matching_keys(collection_id, key, _NEGATIONS[op] if negated else op, operand)
+    if collection_id is None:
+        return f"{'NOT ' if negated else ''}EXISTS ({sub})", params
+    return f"r.key {'NOT IN' if negated else 'IN'} ({sub})", params
 
 
 def is_selective(where: Where) -> bool:
@@ -114,17 +120,18 @@ def is_selective(where: Where) -> bool:
     return op not in _NEGATIONS
 
 
-def compile_where_document(where_document: WhereDocument) -> Sql:
-    """SQL for a validated `where_document` filter."""
+def compile_where_document(where_document: WhereDocument, per_row: bool = False) -> Sql:
+    """SQL for a validated `where_document` filter (`per_row`: for a few known keys, so
+    without the full-text index)."""
     ((op, operand),) = where_document.items()
     if op in ("$and", "$or"):
-        parts = [compile_where_document(clause) for clause in operand]
+        parts = [compile_where_document(clause, per_row) for clause in operand]
         joiner = " AND " if op == "$and" else " OR "
         return "(" + joiner.join(sql for sql, _ in parts) + ")", [p for _, ps in parts for p in ps]
     params: list[Any] = []
     if op in ("$contains", "$not_contains"):
         positive = "(r.document IS NOT NULL AND instr(r.document, ?) > 0)"
-        if len(operand) >= TRIGRAM:
+        if len(operand) >= TRIGRAM and not per_row:
             # The trigram index narrows to candidates; instr keeps the exact semantics.
             positive = (
                 "(r.key IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?) "

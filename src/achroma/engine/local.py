@@ -318,15 +318,23 @@ class LocalBackend(Backend):
             found = await records.existing(db, cid, ids)
             if len(found) != len(set(ids)):
                 raise InternalError("Error executing plan: Internal error: Error finding id")
-        if ids is not None or where or where_document:
-            candidates = keys_array(await records.select_keys(db, cid, ids, where, where_document))
         index = await self.indexes.get(cid, _hnsw(collection), dimension, seq)
 
         async def load(keys: list[int]) -> tuple[Keys, Vectors]:
             return await records.vectors(db, keys, dimension)
 
+        async def passing(keys: list[int]) -> set[int]:
+            return await records.filter_keys(db, keys, where, where_document)
+
         async with index.lock.read():
-            hits = await search.nearest(index, queries, n_results, candidates, load)
+            hits = None
+            if ids is None and (where or where_document):
+                hits = await search.post_filtered(index, queries, n_results, passing)
+            if hits is None:
+                if ids is not None or where or where_document:
+                    keys = await records.select_keys(db, cid, ids, where, where_document)
+                    candidates = keys_array(keys)
+                hits = await search.nearest(index, queries, n_results, candidates, load)
         wanted = {int(k) for keys, _ in hits for k in keys}
         rows = await records.rows_by_key(db, wanted, columns(include))
         return results.query_result(hits, rows, include, dimension)

@@ -277,6 +277,26 @@ async def select_keys(
     return [r[0] for r in rows]
 
 
+async def filter_keys(
+    db: aiosqlite.Connection,
+    keys: list[int],
+    where: Where | None,
+    where_document: WhereDocument | None,
+) -> set[int]:
+    """Those of `keys` whose records pass the filters, each record tested on its own."""
+    conds, params = ["r.key IN (SELECT value FROM json_each(?))"], [_json(keys)]
+    if where:
+        sql, ps = compile_where(where, None)
+        conds.append(sql)
+        params += ps
+    if where_document:
+        sql, ps = compile_where_document(where_document, per_row=True)
+        conds.append(sql)
+        params += ps
+    rows = await _all(db, f"SELECT r.key FROM records r WHERE {' AND '.join(conds)}", params)
+    return {r[0] for r in rows}
+
+
 async def select_rows(
     db: aiosqlite.Connection,
     collection_id: str,

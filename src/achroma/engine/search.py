@@ -1,9 +1,11 @@
-"""Nearest-neighbour search over one collection, with or without a candidate set.
+"""Nearest-neighbour search over one collection, with or without a filter.
 
-Unfiltered queries go to the HNSW index. Filtered queries (`where`, `where_document`, `ids`)
-first resolve the candidate keys in SQLite, then either rank every candidate exactly (when
-there are few) or search the index with enough oversampling that at least `k` candidates
-survive the filter, widening until they do and falling back to exact ranking.
+Unfiltered queries go to the HNSW index. A `where`/`where_document` filter first tries a
+post-filtered search: the index's nearest few hundred, tested against the filter in SQLite
+row by row, which is enough when many records pass. When too few pass, the candidate keys
+are resolved in SQLite and either ranked exactly (when there are few) or searched with
+enough oversampling that at least `k` candidates survive, widening until they do and
+falling back to exact ranking.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from achroma.engine.index import NO_KEY, Keys, VectorIndex, Vectors, exact_dista
 Distances = npt.NDArray[np.float32]
 Hits = list[tuple[Keys, Distances]]
 VectorLoader = Callable[[list[int]], Awaitable[tuple[Keys, Vectors]]]
+KeyFilter = Callable[[list[int]], Awaitable[set[int]]]
 
 # Up to this many candidates, exact ranking is cheaper than a wide graph search.
 EXACT_LIMIT = 4096
 # Oversampling over the expected number of index hits needed to find k candidates.
 OVERSAMPLE = 6.0
+# A post-filtered search first looks at this many times k nearest neighbours.
+PROBE = 16
 
 
 async def nearest(
@@ -96,3 +101,34 @@ async def _oversampled(
             return hits
         width *= 4
     return await _exact(index.space, queries, k, candidates, load_vectors)
+
+
+async def post_filtered(
+    index: VectorIndex, queries: Vectors, k: int, passing: KeyFilter
+) -> Hits | None:
+    """Search, then filter the nearest neighbours; None when too few of them pass.
+
+    A first probe of PROBE * k neighbours estimates the share of records passing; one
+    wider search follows if that share still promises enough. Returns None (the caller
+    resolves the candidates instead) when the share is too small to be worth it.
+    """
+    total = len(index)
+    width = max(PROBE * k, 2 * index.ef_search)
+    for _ in range(2):
+        if width * len(queries) > total // 2:
+            return None
+        keys, distances = await index.search(queries, width)
+        rows = [_trim(keys[i], distances[i]) for i in range(len(queries))]
+        seen = np.unique(np.concatenate([row_keys for row_keys, _ in rows]))
+        allowed = np.fromiter(await passing(seen.tolist()), dtype=np.uint64)
+        hits: Hits = []
+        for row_keys, row_distances in rows:
+            mask = np.isin(row_keys, allowed)
+            hits.append((row_keys[mask][:k], row_distances[mask][:k]))
+        if all(len(h[0]) >= k for h in hits):
+            return hits
+        share = len(allowed) / max(1, len(seen))
+        if share * total <= EXACT_LIMIT:
+            return None
+        width = math.ceil(k / share * OVERSAMPLE)
+    return None
