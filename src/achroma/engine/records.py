@@ -36,14 +36,16 @@ class Row:
     metadata: str | None
 
 
+# One round trip to aiosqlite's thread each (execute + fetch + close would be three).
+
+
 async def _one(db: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> Any:
-    async with db.execute(sql, params) as cur:
-        return await cur.fetchone()
+    rows = await db.execute_fetchall(sql, params)
+    return next(iter(rows), None)
 
 
 async def _all(db: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
-    async with db.execute(sql, params) as cur:
-        return list(await cur.fetchall())
+    return list(await db.execute_fetchall(sql, params))
 
 
 def _json(values: Iterable[Any]) -> str:
@@ -221,6 +223,12 @@ async def copy(db: aiosqlite.Connection, source_id: str, target_id: str) -> None
 # --- reads ---
 
 
+def _order(ids: list[str] | None) -> str:
+    # Given ids, SQLite must look them up through the (collection_id, id) index and sort
+    # the few rows; `+` stops it walking the whole collection in key order instead.
+    return "ORDER BY +r.key" if ids is not None else "ORDER BY r.key"
+
+
 def _selection(
     collection_id: str,
     ids: list[str] | None,
@@ -271,7 +279,7 @@ async def select_keys(
     cond, params = _selection(collection_id, ids, where, where_document)
     rows = await _all(
         db,
-        f"SELECT r.key FROM records r WHERE {cond} ORDER BY r.key LIMIT ?",
+        f"SELECT r.key FROM records r WHERE {cond} {_order(ids)} LIMIT ?",
         [*params, -1 if limit is None else limit],
     )
     return [r[0] for r in rows]
@@ -309,9 +317,10 @@ async def select_rows(
 ) -> list[Row]:
     """The matching records in insertion order, paged."""
     cond, params = _selection(collection_id, ids, where, where_document)
+    order = _order(ids)
     rows = await _all(
         db,
-        f"SELECT {_columns(**columns)} FROM records r WHERE {cond} ORDER BY r.key LIMIT ? OFFSET ?",
+        f"SELECT {_columns(**columns)} FROM records r WHERE {cond} {order} LIMIT ? OFFSET ?",
         [*params, -1 if limit is None else limit, offset or 0],
     )
     return [Row(*r) for r in rows]
