@@ -157,3 +157,38 @@ def test_index_is_saved_during_a_long_stream_of_writes(
     # Saved before close: a crash now would only replay the last few batches.
     assert any(f.suffix == ".usearch" for f in _index_files(tmp_path))
     client.close()
+
+
+def test_a_failed_index_update_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Index updates run after the write is acknowledged; if one fails, the index is
+    re-opened from SQLite on next use and the acknowledged records are all found."""
+    from achroma.engine.index import VectorIndex
+
+    client = achroma.PersistentClient(tmp_path / "chroma")
+    try:
+        col = client.create_collection("pipelined", embedding_function=None)
+        rng = np.random.default_rng(3)
+        first = rng.standard_normal((20, DIM)).astype(np.float32)
+        col.add(ids=[f"a{i}" for i in range(20)], embeddings=first)
+        col.query(query_embeddings=first[:1], n_results=1)  # the index is open
+
+        real_upsert = VectorIndex.upsert
+        calls = {"n": 0}
+
+        async def failing_once(self: VectorIndex, keys: np.ndarray, vectors: np.ndarray) -> None:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise RuntimeError("disk on fire")
+            await real_upsert(self, keys, vectors)
+
+        monkeypatch.setattr(VectorIndex, "upsert", failing_once)
+        second = rng.standard_normal((20, DIM)).astype(np.float32) + 10
+        col.add(ids=[f"b{i}" for i in range(20)], embeddings=second)  # acknowledged
+        found = col.query(query_embeddings=second, n_results=1, include=[])["ids"]
+        assert [row[0] for row in found] == [f"b{i}" for i in range(20)]
+        assert calls["n"] >= 2
+        assert "index update failed" in caplog.text
+    finally:
+        client.close()

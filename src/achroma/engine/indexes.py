@@ -1,14 +1,21 @@
 """`Indexes`: the open vector indexes of one store, kept caught up with SQLite.
 
 SQLite is the source of truth. An index is opened on first use (mapped from its file, caught
-up by seq, checked against the record count, rebuilt when anything is off), updated right
-after each write commits, and saved when the store closes. A crash at any point loses no
+up by seq, checked against the record count, rebuilt when anything is off), updated after
+each write commits, and saved when the store closes. A crash at any point loses no
 acknowledged write: the next open replays every change newer than the saved index.
+
+Index updates are pipelined: a write returns once it has committed and the previous write's
+index update has finished; its own update runs in the background while the next write
+commits. Queries wait for (`settle`) the pending update before they search, so they always
+see every acknowledged write.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +25,8 @@ import numpy as np
 from achroma.engine import records
 from achroma.engine.index import Keys, VectorIndex, Vectors, remove_index_files
 from achroma.engine.store import Store
+
+logger = logging.getLogger("achroma")
 
 INDEX_DIR = "indexes"
 # Rebuilds read vectors from SQLite in slices of this many rows.
@@ -31,6 +40,7 @@ class Indexes:
         self.store = store
         self._open: dict[str, VectorIndex] = {}
         self._opening = anyio.Lock()
+        self._pending: dict[str, asyncio.Task[None]] = {}
         self.dir = store.path / INDEX_DIR if store.path is not None else None
 
     def _file(self, collection_id: str) -> Path | None:
@@ -69,7 +79,42 @@ class Indexes:
         keys: Keys,
         vectors: Vectors,
     ) -> None:
-        """Bring one committed write (numbered `seq`) into the index."""
+        """Start bringing one committed write (numbered `seq`) into the index.
+
+        Call it in commit order (under the store's write lock): it first waits for the
+        previous write's update, so updates apply in order and at most one is pending.
+        """
+        await self.settle(collection_id)
+        task = asyncio.get_running_loop().create_task(
+            self._apply(collection_id, hnsw, dimension, seq, removed, keys, vectors)
+        )
+        self._pending[collection_id] = task
+        task.add_done_callback(lambda t: self._finished(collection_id, t))
+
+    async def settle(self, collection_id: str) -> None:
+        """Wait for the collection's pending index update, if any."""
+        task = self._pending.get(collection_id)
+        if task is not None:
+            await asyncio.wait({task})  # not cancelled when the waiter is
+
+    def _finished(self, collection_id: str, task: asyncio.Task[None]) -> None:
+        if self._pending.get(collection_id) is task:
+            del self._pending[collection_id]
+        if not task.cancelled() and task.exception() is not None:
+            # The index is derived data: forget it, and the next use re-opens and catches up.
+            logger.error("index update failed", exc_info=task.exception())
+            self._open.pop(collection_id, None)
+
+    async def _apply(
+        self,
+        collection_id: str,
+        hnsw: dict[str, Any],
+        dimension: int,
+        seq: int,
+        removed: Keys,
+        keys: Keys,
+        vectors: Vectors,
+    ) -> None:
         index = self._open.get(collection_id)
         if index is None:
             await self.get(collection_id, hnsw, dimension, seq)  # opening catches up
@@ -81,7 +126,7 @@ class Indexes:
                 index.seq = seq
             elif index.seq < seq:  # another process wrote in between: replay from SQLite
                 await self._catch_up(index, collection_id, verify=False)
-        if index.save_due:
+        if index.save_due and self._open.get(collection_id) is index:
             # Searches may go on while the file is written (saving only reads the index).
             async with index.lock.read():
                 await index.save()
@@ -140,6 +185,8 @@ class Indexes:
                     f.unlink()
 
     async def save_all(self) -> None:
+        for collection_id in list(self._pending):
+            await self.settle(collection_id)
         for index in list(self._open.values()):
             async with index.lock.write():
                 await index.save()

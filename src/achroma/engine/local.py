@@ -318,6 +318,7 @@ class LocalBackend(Backend):
             found = await records.existing(db, cid, ids)
             if len(found) != len(set(ids)):
                 raise InternalError("Error executing plan: Internal error: Error finding id")
+        await self.indexes.settle(cid)
         index = await self.indexes.get(cid, _hnsw(collection), dimension, seq)
 
         async def load(keys: list[int]) -> tuple[Keys, Vectors]:
