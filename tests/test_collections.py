@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
 import pytest
 
 import achroma
-from achroma.errors import InternalError, InvalidArgumentError, NotFoundError, UniqueConstraintError
+from achroma.errors import AuthorizationError, InternalError, InvalidArgumentError, NotFoundError
 
 pytestmark = pytest.mark.anyio
 
@@ -91,10 +92,66 @@ async def test_valid_collection_names_are_accepted(client: Any, name: str) -> No
     assert col.name == name
 
 
+@pytest.mark.parametrize("name", [None, 5])
+async def test_collection_name_that_is_not_a_str_is_a_type_error(client: Any, name: Any) -> None:
+    message = f"argument 'name': '{type(name).__name__}' object cannot be converted to 'PyString'"
+    for call in (client.create_collection, client.get_collection, client.delete_collection):
+        with pytest.raises(TypeError, match=message):
+            await call(name)
+
+
 async def test_metadata_with_a_dict_value_is_rejected(client: Any) -> None:
-    with pytest.raises(ValueError, match="Expected metadata value to be"):
+    with pytest.raises(TypeError, match="Cannot convert Python object to MetadataValue"):
         await client.create_collection("docs", metadata={"nested": {"a": 1}})
     assert await client.count_collections() == 0
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        ({}, "Validation error: metadata: Metadata cannot be empty"),
+        ({"": 1}, "Validation error: metadata: Metadata key cannot be empty"),
+        ({"#a": 1}, "Validation error: metadata: Metadata key cannot start with '#' or '\\$': #a"),
+    ],
+)
+async def test_metadata_refused_by_the_validator(client: Any, metadata: Any, message: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=message):
+        await client.create_collection("docs", metadata=metadata)
+    assert await client.count_collections() == 0
+
+
+async def test_bad_name_and_bad_metadata_are_reported_together(client: Any) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        await client.create_collection("a", metadata={})
+    assert str(caught.value).splitlines()[1] == "metadata: Metadata cannot be empty"
+
+
+async def test_ints_beyond_64_bits_in_metadata_are_stored_as_floats(client: Any) -> None:
+    await client.create_collection("docs", metadata={"big": 2**64})
+    assert (await client.get_collection("docs")).metadata == {"big": float(2**64)}
+
+
+async def test_get_or_create_checks_its_arguments_when_the_collection_exists(client: Any) -> None:
+    await client.create_collection("docs", metadata={"a": 1})
+    with pytest.raises(InvalidArgumentError, match="Metadata cannot be empty"):
+        await client.get_or_create_collection("docs", metadata={})
+    assert (await client.get_collection("docs")).metadata == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    ("kw", "error", "message"),
+    [
+        ({"limit": -1}, OverflowError, "out of range integral type conversion attempted"),
+        ({"offset": 2**32}, OverflowError, "out of range integral type conversion attempted"),
+        ({"limit": 2**64}, OverflowError, "Python int too large to convert to C long"),
+        ({"limit": 1.5}, TypeError, "argument 'limit': 'float' object cannot be interpreted"),
+    ],
+)
+async def test_list_collections_refuses_limits_chroma_cannot_take(
+    client: Any, kw: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        await client.list_collections(**kw)
 
 
 async def test_modify_renames_and_replaces_metadata(client: Any) -> None:
@@ -108,12 +165,55 @@ async def test_modify_renames_and_replaces_metadata(client: Any) -> None:
         await client.get_collection("docs")
 
 
-async def test_modify_to_an_existing_name_fails(client: Any) -> None:
-    col = await client.create_collection("docs")
+async def test_modify_to_an_existing_name_fails_and_changes_nothing(client: Any) -> None:
+    col = await client.create_collection("docs", metadata={"a": 1})
     await client.create_collection("other")
-    with pytest.raises((UniqueConstraintError, InternalError)):
-        await col.modify(name="other")
-    assert (await client.get_collection("docs")).id == col.id
+    with pytest.raises(InternalError, match="UNIQUE constraint failed: collections.name"):
+        await col.modify(name="other", metadata={"b": 2})
+    assert col.name == "docs"
+    assert (await client.get_collection("docs")).metadata == {"a": 1}
+
+
+async def test_modify_metadata_none_value_drops_the_key(client: Any) -> None:
+    col = await client.create_collection("docs", metadata={"a": 1, "b": 2})
+    await col.modify(metadata={"a": None, "c": 3})
+    assert (await client.get_collection("docs")).metadata == {"c": 3}
+    await col.modify(metadata={"c": None})
+    assert (await client.get_collection("docs")).metadata is None
+
+
+@pytest.mark.parametrize(
+    ("kw", "error", "message"),
+    [
+        ({"metadata": {}}, ValueError, "Expected metadata to be a non-empty dict, got 0"),
+        ({"metadata": {"hnsw:space": "ip"}}, ValueError, "Changing the distance function"),
+        ({"name": "a"}, InvalidArgumentError, "Validation error: new_name: Expected a name"),
+        ({"name": 5}, TypeError, "argument 'new_name': 'int' object cannot be converted"),
+        (
+            {"metadata": {"": 1}},
+            InvalidArgumentError,
+            "Validation error: new_metadata: Metadata key cannot be empty",
+        ),
+        (
+            {"configuration": {"hnsw": {"space": "ip"}}},
+            InvalidArgumentError,
+            "unknown field `space`, expected one of `ef_search`, ",
+        ),
+        (
+            {"name": "renamed", "configuration": {"spann": {"search_nprobe": 5}}},
+            ValueError,
+            "Trying to update SPANN config but schema has HNSW",
+        ),
+    ],
+)
+async def test_modify_refuses_bad_arguments_and_writes_nothing(
+    client: Any, kw: Any, error: type[Exception], message: str
+) -> None:
+    col = await client.create_collection("docs", metadata={"a": 1})
+    with pytest.raises(error, match=message):
+        await col.modify(**kw)
+    stored = await client.get_collection("docs")
+    assert (col.name, col.metadata) == (stored.name, stored.metadata) == ("docs", {"a": 1})
 
 
 async def test_space_from_configuration_and_legacy_metadata(client: Any) -> None:
@@ -123,15 +223,84 @@ async def test_space_from_configuration_and_legacy_metadata(client: Any) -> None
     assert b.configuration["hnsw"]["space"] == "ip"
 
 
-async def test_invalid_space_is_rejected(client: Any) -> None:
-    with pytest.raises(InvalidArgumentError):
-        await client.create_collection("docs", configuration={"hnsw": {"space": "hamming"}})
+async def test_configuration_wins_over_legacy_metadata_unless_left_at_defaults(
+    client: Any,
+) -> None:
+    legacy = {"hnsw:M": 8}
+    a = await client.create_collection(
+        "aaa", configuration={"hnsw": {"ef_search": 5}}, metadata=legacy
+    )
+    b = await client.create_collection(
+        "bbb", configuration={"hnsw": {"space": "l2"}}, metadata=legacy
+    )
+    assert (a.configuration["hnsw"]["max_neighbors"], a.configuration["hnsw"]["ef_search"]) == (
+        16,
+        5,
+    )
+    assert b.configuration["hnsw"]["max_neighbors"] == 8
+
+
+@pytest.mark.parametrize(
+    ("configuration", "message"),
+    [
+        (
+            {"hnsw": {"space": "hamming"}},
+            "unknown variant `hamming`, expected one of `l2`, `cosine`, `ip` at line 1 column 28",
+        ),
+        (
+            {"hnsw": {"ef_search": -1}},
+            "invalid value: integer `-1`, expected usize at line 1 column 25",
+        ),
+        (
+            {"hnsw": {"ef_search": 1.5}},
+            "invalid type: floating point `1.5`, expected usize at line 1",
+        ),
+        ({"hnsw": 5}, "invalid type: integer `5`, expected struct HnswConfiguration at line 1"),
+    ],
+)
+async def test_invalid_configuration_is_rejected_with_serde_messages(
+    client: Any, configuration: Any, message: str
+) -> None:
+    with pytest.raises(InvalidArgumentError, match=re.escape(message)):
+        await client.create_collection("docs", configuration=configuration)
+    assert await client.count_collections() == 0
+
+
+async def test_bad_legacy_hnsw_metadata_is_rejected(client: Any) -> None:
+    with pytest.raises(InvalidArgumentError, match="Failed to parse hnsw parameters"):
+        await client.create_collection("docs", metadata={"hnsw:M": "x"})
+    assert await client.count_collections() == 0
+
+
+async def test_thread_and_batch_sizes_are_accepted_and_not_kept(client: Any) -> None:
+    col = await client.create_collection(
+        "docs", configuration={"hnsw": {"num_threads": 2, "batch_size": 50}}
+    )
+    assert set(col.configuration["hnsw"]) == {
+        "space",
+        "ef_construction",
+        "ef_search",
+        "max_neighbors",
+        "resize_factor",
+        "sync_threshold",
+    }
 
 
 async def test_modify_changes_ef_search(client: Any) -> None:
     col = await client.create_collection("docs")
     await col.modify(configuration={"hnsw": {"ef_search": 200}})
     assert (await client.get_collection("docs")).configuration["hnsw"]["ef_search"] == 200
+
+
+async def test_stale_handle_does_not_undo_another_handles_configuration_change(
+    client: Any,
+) -> None:
+    first = await client.create_collection("docs")
+    second = await client.get_collection("docs")
+    await first.modify(configuration={"hnsw": {"ef_search": 7}})
+    await second.modify(configuration={"hnsw": {"sync_threshold": 9}})
+    hnsw = (await client.get_collection("docs")).configuration["hnsw"]
+    assert (hnsw["ef_search"], hnsw["sync_threshold"]) == (7, 9)
 
 
 async def test_heartbeat_and_version(client: Any) -> None:
@@ -142,7 +311,7 @@ async def test_heartbeat_and_version(client: Any) -> None:
 
 async def test_reset_refused_without_allow_reset(make_client: Any) -> None:
     c = await make_client()
-    with pytest.raises(achroma.ChromaError, match="Resetting is not allowed"):
+    with pytest.raises(AuthorizationError, match="Reset is disabled by config"):
         await c.reset()
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import achroma
-from achroma.errors import NotFoundError, UniqueConstraintError
+from achroma.errors import InternalError, InvalidArgumentError, NotFoundError
 
 pytestmark = pytest.mark.anyio
 
@@ -54,19 +54,46 @@ async def test_create_and_list_tenants_and_databases(make_client: Any) -> None:
 async def test_duplicate_tenant_and_database_fail(make_client: Any) -> None:
     admin = await _admin_for(make_client)
     await admin.create_tenant("acme")
-    with pytest.raises(UniqueConstraintError):
+    with pytest.raises(InternalError, match=r"^Tenant \[acme\] already exists$"):
         await admin.create_tenant("acme")
     await admin.create_database("one", "acme")
-    with pytest.raises(UniqueConstraintError):
+    with pytest.raises(InternalError, match=r"^Database \[one\] already exists$"):
         await admin.create_database("one", "acme")
+    await admin.close()
+
+
+async def test_databases_are_listed_by_name(make_client: Any) -> None:
+    admin = await _admin_for(make_client)
+    await admin.create_tenant("acme")
+    for name in ("db-b", "Zeta", "db-a"):
+        await admin.create_database(name, "acme")
+    assert [d["name"] for d in await admin.list_databases(tenant="acme")] == [
+        "Zeta",
+        "db-a",
+        "db-b",
+    ]
+    assert await admin.list_databases(tenant="no-such-tenant") == []
+    await admin.close()
+
+
+async def test_tenant_and_database_name_rules(make_client: Any) -> None:
+    admin = await _admin_for(make_client)
+    with pytest.raises(InvalidArgumentError, match=r'length \[\{"min": Number\(3\)'):
+        await admin.create_tenant("ab")
+    with pytest.raises(InvalidArgumentError, match="database name must be at least 3 characters"):
+        await admin.create_database("ab")
+    with pytest.raises(InvalidArgumentError, match="database name must be at least 3 characters"):
+        await admin.get_database("ab")
+    with pytest.raises(TypeError, match="argument 'name': 'NoneType' object cannot be converted"):
+        await admin.create_tenant(None)
     await admin.close()
 
 
 async def test_missing_tenant_and_database_raise_not_found(make_client: Any) -> None:
     admin = await _admin_for(make_client)
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match=r"^Tenant \[nope\] not found$"):
         await admin.get_tenant("nope")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match=r"^Database \[nope\] not found. Are you sure"):
         await admin.get_database("nope")
     with pytest.raises(NotFoundError):
         await admin.create_database("db1", "nope")
@@ -100,10 +127,25 @@ async def test_delete_database_removes_its_collections(make_client: Any) -> None
     await admin.close()
 
 
+async def test_client_of_a_deleted_database(make_client: Any) -> None:
+    admin = await _admin_for(make_client)
+    await admin.create_database("temp")
+    stale = await make_client(database="temp")
+    await stale.create_collection("docs")
+    await admin.delete_database("temp")
+    assert await stale.list_collections() == []
+    assert await stale.count_collections() == 0
+    with pytest.raises(InvalidArgumentError, match=r"Database \[temp\] does not exist"):
+        await stale.create_collection("new")
+    with pytest.raises(NotFoundError, match=r"Collection \[docs\] does not exist"):
+        await stale.get_collection("docs")
+    await admin.close()
+
+
 async def test_client_on_missing_tenant_or_database_fails(make_client: Any) -> None:
-    with pytest.raises(ValueError, match="Could not connect to tenant nope"):
+    with pytest.raises(NotFoundError, match=r"Tenant \[nope\] not found"):
         await make_client(tenant="nope")
-    with pytest.raises(ValueError, match="Could not connect to database nope"):
+    with pytest.raises(NotFoundError, match=r"Database \[nope\] not found"):
         await make_client(database="nope")
 
 
@@ -119,6 +161,11 @@ async def test_set_tenant_and_database(make_client: Any) -> None:
     await c.set_database("two")
     assert (c.tenant, c.database) == ("acme", "two")
     assert await c.count_collections() == 0
-    with pytest.raises(ValueError):
+    with pytest.raises(NotFoundError, match=r"Database \[missing\] not found"):
         await c.set_database("missing")
+    with pytest.raises(NotFoundError, match=r"Tenant \[missing\] not found"):
+        await c.set_tenant("missing")
+    with pytest.raises(ValueError, match="Could not connect to tenant 5"):
+        await c.set_tenant(5)
+    assert (c.tenant, c.database) == ("acme", "two")
     await admin.close()

@@ -6,17 +6,22 @@ from types import TracebackType
 from typing import Any
 
 from achroma.api.collection import DEFAULT_EMBEDDING_FUNCTION, AsyncCollection
-from achroma.api.configuration import build_configuration
+from achroma.api.configuration import create_configuration, create_json
 from achroma.api.models import CollectionModel, Database, Tenant, UserIdentity
 from achroma.api.validation import (
-    validate_collection_name,
-    validate_limit_offset,
-    validate_metadata,
-    validate_tenant_or_database_name,
+    collection_name_problem,
+    convert_metadata,
+    metadata_problem,
+    raise_invalid,
+    require_bool,
+    require_str,
+    u32_argument,
+    validate_database_name,
+    validate_tenant_name,
 )
 from achroma.backend.base import Backend
 from achroma.config import Settings
-from achroma.errors import NotFoundError
+from achroma.errors import ChromaError
 
 DEFAULT_TENANT = "default_tenant"
 DEFAULT_DATABASE = "default_database"
@@ -56,6 +61,15 @@ class _BackendUser:
         """The achroma version string."""
         return await self._backend.get_version()
 
+    async def _get_tenant(self, name: str) -> Tenant:
+        return await self._backend.get_tenant(require_str(name, "name"))
+
+    async def _get_database(self, name: str, tenant: str) -> Database:
+        require_str(name, "name")
+        require_str(tenant, "tenant")
+        validate_database_name(name)
+        return await self._backend.get_database(name, tenant)
+
 
 class AsyncClient(_BackendUser):
     """The async Chroma client API over one backend, scoped to a tenant and database.
@@ -87,27 +101,27 @@ class AsyncClient(_BackendUser):
         return self._database
 
     async def _check_tenant_database(self, tenant: str, database: str) -> None:
+        # As chromadb: Chroma's errors pass through, others become a ValueError for the
+        # tenant; for the database, every error passes through.
         try:
-            await self._backend.get_tenant(tenant)
-        except NotFoundError:
+            await self._get_tenant(tenant)
+        except ChromaError:
+            raise
+        except Exception:
             raise ValueError(
                 f"Could not connect to tenant {tenant}. Are you sure it exists?"
             ) from None
-        try:
-            await self._backend.get_database(database, tenant)
-        except NotFoundError:
-            raise ValueError(
-                f"Could not connect to database {database} for tenant {tenant}. "
-                "Are you sure it exists?"
-            ) from None
+        await self._get_database(database, tenant)
 
     async def set_tenant(self, tenant: str, database: str = DEFAULT_DATABASE) -> None:
-        """Scope this client to another tenant (and database)."""
+        """Scope this client to another tenant (and database); if either does not exist,
+        raise `NotFoundError` and keep the current scope."""
         await self._check_tenant_database(tenant, database)
         self._tenant, self._database = tenant, database
 
     async def set_database(self, database: str) -> None:
-        """Scope this client to another database of its tenant."""
+        """Scope this client to another database of its tenant; if it does not exist, raise
+        `NotFoundError` and keep the current scope."""
         await self._check_tenant_database(self._tenant, database)
         self._database = database
 
@@ -134,7 +148,7 @@ class AsyncClient(_BackendUser):
         self, limit: int | None = None, offset: int | None = None
     ) -> list[AsyncCollection]:
         """The collections of the current database, oldest first."""
-        validate_limit_offset(limit, offset)
+        limit, offset = u32_argument(limit, "limit"), u32_argument(offset, "offset")
         models = await self._backend.list_collections(self._tenant, self._database, limit, offset)
         return [self._wrap(m, DEFAULT_EMBEDDING_FUNCTION, None) for m in models]
 
@@ -153,11 +167,18 @@ class AsyncClient(_BackendUser):
         get_or_create: bool = False,
     ) -> AsyncCollection:
         """Create a collection; with `get_or_create=True` return the existing one instead of
-        failing (its metadata and configuration are then left as they are)."""
-        validate_collection_name(name)
-        if metadata is not None:
-            validate_metadata(metadata, "create_collection", allow_none_values=False)
-        stored = build_configuration(configuration, metadata)
+        failing (its metadata and configuration are then left as they are).
+
+        Every argument is checked first, existing collection or not, in chromadb's order.
+        """
+        text = create_json(configuration)
+        require_str(name, "name")
+        metadata = convert_metadata(metadata, "metadata", allow_none=False)
+        require_bool(get_or_create, "get_or_create")
+        stored = create_configuration(
+            text, metadata, configuration.get("embedding_function") if configuration else None
+        )
+        raise_invalid(name=collection_name_problem(name), metadata=metadata_problem(metadata))
         model = await self._backend.create_collection(
             name, self._tenant, self._database, metadata, stored, get_or_create
         )
@@ -170,6 +191,7 @@ class AsyncClient(_BackendUser):
         data_loader: Any = None,
     ) -> AsyncCollection:
         """The collection called `name`; `NotFoundError` if there is none."""
+        require_str(name, "name")
         model = await self._backend.get_collection(name, self._tenant, self._database)
         return self._wrap(model, embedding_function, data_loader)
 
@@ -195,6 +217,7 @@ class AsyncClient(_BackendUser):
 
     async def delete_collection(self, name: str) -> None:
         """Delete a collection and all its records."""
+        require_str(name, "name")
         await self._backend.delete_collection(name, self._tenant, self._database)
 
 
@@ -205,30 +228,41 @@ class AsyncAdminAPI(_BackendUser):
         return "AsyncAdminAPI()"
 
     async def create_tenant(self, name: str) -> None:
-        validate_tenant_or_database_name(name, "Tenant")
+        """Create a tenant (a name of at least 3 characters)."""
+        validate_tenant_name(require_str(name, "name"))
         await self._backend.create_tenant(name)
 
     async def get_tenant(self, name: str) -> Tenant:
-        return await self._backend.get_tenant(name)
+        """The tenant called `name`; `NotFoundError` if there is none."""
+        return await self._get_tenant(name)
 
     async def list_tenants(
         self, limit: int | None = None, offset: int | None = None
     ) -> list[Tenant]:
-        validate_limit_offset(limit, offset)
+        """The tenants, oldest first (chromadb's local admin client has no such method)."""
+        limit, offset = u32_argument(limit, "limit"), u32_argument(offset, "offset")
         return await self._backend.list_tenants(limit, offset)
 
     async def create_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
-        validate_tenant_or_database_name(name, "Database")
+        """Create a database (a name of at least 3 bytes) in `tenant`."""
+        require_str(name, "name")
+        require_str(tenant, "tenant")
+        validate_database_name(name)
         await self._backend.create_database(name, tenant)
 
     async def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Database:
-        return await self._backend.get_database(name, tenant)
+        """The database called `name` in `tenant`; `NotFoundError` if there is none."""
+        return await self._get_database(name, tenant)
 
     async def list_databases(
         self, limit: int | None = None, offset: int | None = None, tenant: str = DEFAULT_TENANT
     ) -> list[Database]:
-        validate_limit_offset(limit, offset)
-        return await self._backend.list_databases(tenant, limit, offset)
+        """The databases of `tenant` ordered by name (none for a tenant that does not exist)."""
+        limit, offset = u32_argument(limit, "limit"), u32_argument(offset, "offset")
+        return await self._backend.list_databases(require_str(tenant, "tenant"), limit, offset)
 
     async def delete_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
+        """Delete a database and all its collections."""
+        require_str(name, "name")
+        require_str(tenant, "tenant")
         await self._backend.delete_database(name, tenant)

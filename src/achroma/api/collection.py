@@ -11,7 +11,13 @@ import anyio
 import numpy as np
 import numpy.typing as npt
 
-from achroma.api.configuration import update_configuration
+from achroma.api.configuration import (
+    check_update_target,
+    handle_configuration,
+    parse_update,
+    update_json,
+    updated_configuration,
+)
 from achroma.api.filters import validate_where, validate_where_document
 from achroma.api.models import (
     CollectionModel,
@@ -37,7 +43,15 @@ from achroma.api.records import (
     validate_include,
     validate_n_results,
 )
-from achroma.api.validation import validate_collection_name, validate_metadata
+from achroma.api.validation import (
+    check_modify_metadata,
+    collection_name_problem,
+    convert_metadata,
+    metadata_problem,
+    raise_invalid,
+    require_str,
+    validate_collection_name,
+)
 from achroma.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -143,30 +157,42 @@ class AsyncCollection:
         metadata: dict[str, Any] | None = None,
         configuration: dict[str, Any] | None = None,
     ) -> None:
-        """Rename the collection, replace its metadata, or change search-time settings."""
-        if name is not None:
-            validate_collection_name(name)
+        """Rename the collection, replace its metadata (a None value drops its key), or change
+        search-time HNSW settings (`ef_search`, `max_neighbors`, `resize_factor`,
+        `sync_threshold`; `num_threads` and `batch_size` are accepted and not kept).
+
+        Arguments are checked in chromadb's order, and nothing is written unless all pass.
+        """
         if metadata is not None:
-            validate_metadata(metadata, "modify")
-            if any(key.startswith("hnsw:") for key in metadata):
+            check_modify_metadata(metadata)
+            if "hnsw:space" in metadata:
                 raise ValueError(
                     "Changing the distance function of a collection once it is created is not "
                     "supported currently."
                 )
+        text = update_json(configuration)
+        if name is not None:
+            require_str(name, "new_name")
+        new_metadata = convert_metadata(metadata, "new_metadata", allow_none=True)
+        update = parse_update(text, configuration)
+        raise_invalid(
+            new_name=collection_name_problem(name) if name is not None else None,
+            new_metadata=metadata_problem(new_metadata),
+        )
+        check_update_target(update)
         new_configuration = (
-            update_configuration(self._model.configuration, configuration)
-            if configuration is not None
-            else None
+            updated_configuration(self._model.configuration, update) if update else None
         )
         await self._client._backend.modify_collection(
-            self._model, name, metadata, new_configuration
+            self._model, name, new_metadata, new_configuration
         )
-        if name is not None:
+        # The handle caches what was asked for, as chromadb's does.
+        if name:
             self._model.name = name
-        if metadata is not None:
+        if metadata:
             self._model.metadata = metadata
-        if new_configuration is not None:
-            self._model.configuration = new_configuration
+        if update:
+            self._model.configuration = handle_configuration(self._model.configuration, update)
 
     # --- records ---
 

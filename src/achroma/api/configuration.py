@@ -1,14 +1,22 @@
 """Collection configuration: Chroma's `configuration={"hnsw": {...}}` and legacy `hnsw:*`
-metadata keys, normalised into one stored dict."""
+metadata keys, normalised into one stored dict.
+
+chromadb reads a configuration in two steps, and so does this module: its Python client turns
+the argument into JSON (`create_json`, `update_json`); then, once the other arguments have been
+converted, its Rust layer parses that JSON (`create_configuration`, `parse_update`). The errors
+of each step, and their order, are chromadb's.
+"""
 
 from __future__ import annotations
 
 import copy
+import json
+import math
+from dataclasses import dataclass
 from typing import Any
 
+from achroma.api.config_serde import CREATE, SPACES, UPDATE, deserialize
 from achroma.errors import InvalidArgumentError
-
-SPACES = ("l2", "cosine", "ip")
 
 DEFAULT_HNSW: dict[str, Any] = {
     "space": "l2",
@@ -19,67 +27,163 @@ DEFAULT_HNSW: dict[str, Any] = {
     "sync_threshold": 1000,
 }
 
-# Legacy metadata keys (chromadb < 1.0) and the configuration field each sets.
+# Legacy metadata keys (chromadb < 1.0) and the HNSW field each sets.
 LEGACY_KEYS = {
     "hnsw:space": "space",
     "hnsw:construction_ef": "ef_construction",
     "hnsw:search_ef": "ef_search",
     "hnsw:M": "max_neighbors",
+    "hnsw:num_threads": "num_threads",
     "hnsw:resize_factor": "resize_factor",
     "hnsw:sync_threshold": "sync_threshold",
+    "hnsw:batch_size": "batch_size",
 }
 
-# Fields that may change on a live collection.
-MUTABLE_HNSW = ("ef_search", "num_threads", "batch_size", "sync_threshold", "resize_factor")
+# What `modify(configuration={"hnsw": ...})` changes: in the store (chromadb's Rust layer),
+# and in the handle's cached configuration (its Python client).
+STORED_UPDATES = ("ef_search", "max_neighbors", "resize_factor", "sync_threshold")
+HANDLE_UPDATES = ("ef_search", "num_threads", "batch_size", "sync_threshold", "resize_factor")
 
 
-def _check_hnsw(hnsw: dict[str, Any]) -> None:
-    for key, value in hnsw.items():
-        if key not in DEFAULT_HNSW and key not in ("num_threads", "batch_size"):
-            raise InvalidArgumentError(f"Invalid HNSW config parameter: {key}")
-        if key == "space":
-            if value not in SPACES:
-                raise InvalidArgumentError(
-                    f"Invalid space: {value}. Expected one of {', '.join(SPACES)}"
-                )
-        elif key == "resize_factor":
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-                raise InvalidArgumentError(f"Invalid value for {key}: {value}")
-        elif not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise InvalidArgumentError(f"Invalid value for {key}: {value}")
-
-
-def build_configuration(
-    configuration: dict[str, Any] | None, metadata: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The stored configuration for a new collection."""
+def _filled(fields: dict[str, Any]) -> dict[str, Any]:
+    """The stored HNSW fields: those given, defaults for the rest (thread and batch sizes are
+    accepted and not kept, as in chromadb)."""
     hnsw = dict(DEFAULT_HNSW)
-    for meta_key, field in LEGACY_KEYS.items():
-        if metadata and meta_key in metadata:
-            hnsw[field] = metadata[meta_key]
-    given = dict(configuration or {})
-    if given.get("hnsw"):
-        if not isinstance(given["hnsw"], dict):
-            raise InvalidArgumentError("Expected configuration['hnsw'] to be a dict")
-        hnsw.update(given["hnsw"])
-    _check_hnsw(hnsw)
-    return {"hnsw": hnsw, "spann": None, "embedding_function": given.get("embedding_function")}
+    hnsw.update({k: v for k, v in fields.items() if k in DEFAULT_HNSW and v is not None})
+    hnsw["resize_factor"] = float(hnsw["resize_factor"])
+    return hnsw
 
 
-def update_configuration(current: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
-    """Apply `modify(configuration=...)`: only search-time HNSW fields may change."""
+# --- create ---
+
+
+def create_json(configuration: Any) -> str | None:
+    """A create's `configuration` as chromadb's client hands it on (None: nothing to parse)."""
+    if configuration is None:
+        return None
+    configuration.get("embedding_function")  # chromadb's first look: AttributeError if no dict
+    if not configuration:
+        return None
+    hnsw, spann = configuration.get("hnsw"), configuration.get("spann")
+    if hnsw is not None and spann is not None:
+        raise ValueError("hnsw and spann cannot both be provided")
+    return json.dumps({"hnsw": hnsw, "spann": spann, "embedding_function": {"type": "legacy"}})
+
+
+def _legacy_ok(field: str, value: Any) -> bool:
+    if field == "space":
+        return isinstance(value, str) and value in SPACES
+    if isinstance(value, bool):
+        return False
+    if field == "resize_factor":
+        return isinstance(value, int | float) and math.isfinite(value)
+    return isinstance(value, int) and 0 <= value < 2**63
+
+
+def _legacy_hnsw(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The HNSW fields set by legacy `hnsw:*` metadata keys; an unknown key or a bad value
+    fails the whole create, as in chromadb."""
+    fields = {}
+    for key, value in metadata.items():
+        if not key.startswith("hnsw:"):
+            continue
+        field = LEGACY_KEYS.get(key)
+        if field is None or not _legacy_ok(field, value):
+            raise InvalidArgumentError("Failed to parse hnsw parameters from segment metadata")
+        fields[field] = value
+    return fields
+
+
+def create_configuration(
+    text: str | None, metadata: dict[str, Any] | None, embedding_function: Any
+) -> dict[str, Any]:
+    """The stored configuration of a new collection, from `create_json`'s text and the
+    (converted) metadata. Legacy metadata keys count only when the configuration leaves HNSW
+    at its defaults; a SPANN configuration becomes HNSW with its space (there is no SPANN
+    index locally, as in chromadb)."""
+    parsed = deserialize(text, CREATE) if text is not None else {}
+    hnsw, spann = parsed.get("hnsw"), parsed.get("spann")
+    legacy = _legacy_hnsw(metadata) if metadata is not None else {}
+    if spann is not None:
+        stored = _filled({"space": spann.get("space")})
+    elif hnsw is None or _filled(hnsw) == DEFAULT_HNSW:
+        stored = _filled(legacy)
+    else:
+        stored = _filled(hnsw)
+    return {"hnsw": stored, "spann": None, "embedding_function": embedding_function}
+
+
+# --- modify ---
+
+
+def update_json(configuration: Any) -> str | None:
+    """A modify's `configuration` as chromadb's client hands it on (None: no change)."""
+    if not configuration:
+        return None
+    hnsw = configuration.get("hnsw")  # AttributeError if no dict, as in chromadb
+    spann, ef = configuration.get("spann"), configuration.get("embedding_function")
+    if hnsw is None and spann is None and ef is None:
+        return "{}"
+    # The embedding function's own JSON is left out: nothing in it is checked here.
+    ef_json = None if ef is None else {"type": "known"}
+    return json.dumps({"hnsw": hnsw, "spann": spann, "embedding_function": ef_json})
+
+
+@dataclass(frozen=True)
+class ConfigurationUpdate:
+    """A checked `modify(configuration=...)`."""
+
+    hnsw: dict[str, Any]
+    """The HNSW fields given (as parsed)."""
+    given_hnsw: Any
+    """`configuration["hnsw"]` as given, which chromadb copies into the handle."""
+    spann: bool
+    embedding_function: Any
+
+
+def parse_update(text: str | None, configuration: Any) -> ConfigurationUpdate | None:
+    """`update_json`'s text read as chromadb's Rust layer reads it."""
+    if text is None:
+        return None
+    parsed = deserialize(text, UPDATE)
+    if parsed.get("hnsw") is not None and parsed.get("spann") is not None:
+        raise InvalidArgumentError("Multiple vector index configurations provided")
+    return ConfigurationUpdate(
+        hnsw=parsed.get("hnsw") or {},
+        given_hnsw=configuration.get("hnsw"),
+        spann=configuration.get("spann") is not None,
+        embedding_function=configuration.get("embedding_function"),
+    )
+
+
+def check_update_target(update: ConfigurationUpdate | None) -> None:
+    """Every collection here has an HNSW index: a SPANN change is refused (chromadb refuses
+    it too, though only after writing the rest of the modify)."""
+    if update is not None and update.spann:
+        raise ValueError("Trying to update SPANN config but schema has HNSW")
+
+
+def updated_configuration(current: dict[str, Any], update: ConfigurationUpdate) -> dict[str, Any]:
+    """The stored configuration after `update`."""
     updated = copy.deepcopy(current)
-    for key, value in (change.get("hnsw") or {}).items():
-        if key not in MUTABLE_HNSW:
-            raise InvalidArgumentError(
-                f"Cannot modify HNSW parameter '{key}' of an existing collection"
-            )
-        updated["hnsw"][key] = value
-    _check_hnsw(updated["hnsw"])
-    if "embedding_function" in change:
-        updated["embedding_function"] = change["embedding_function"]
+    hnsw = {k: v for k, v in (current.get("hnsw") or {}).items() if k in DEFAULT_HNSW}
+    for field in STORED_UPDATES:
+        if update.hnsw.get(field) is not None:
+            hnsw[field] = update.hnsw[field]
+    updated["hnsw"] = _filled(hnsw)
+    if update.embedding_function is not None:
+        updated["embedding_function"] = update.embedding_function
     return updated
 
 
-def space_of(configuration: dict[str, Any]) -> str:
-    return str((configuration.get("hnsw") or DEFAULT_HNSW).get("space", "l2"))
+def handle_configuration(current: dict[str, Any], update: ConfigurationUpdate) -> dict[str, Any]:
+    """A handle's cached configuration after `update`: chromadb's client copies the given
+    values (but not a None, which the index could not use)."""
+    updated = copy.deepcopy(current)
+    given = update.given_hnsw if isinstance(update.given_hnsw, dict) else {}
+    for field in HANDLE_UPDATES:
+        if given.get(field) is not None:
+            updated["hnsw"][field] = given[field]
+    if update.embedding_function is not None:
+        updated["embedding_function"] = update.embedding_function
+    return updated

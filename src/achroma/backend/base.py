@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from typing import Any
+from uuid import UUID
 
 from achroma.api.models import (
     CollectionModel,
@@ -85,6 +86,12 @@ class Backend(ABC):
 
     @abstractmethod
     async def get_collection(self, name: str, tenant: str, database: str) -> CollectionModel: ...
+
+    @abstractmethod
+    async def get_collection_by_id(
+        self, collection_id: UUID, tenant: str, database: str
+    ) -> CollectionModel:
+        """The collection with this id in this tenant and database; `NotFoundError` if none."""
 
     @abstractmethod
     async def list_collections(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import sqlite3
 import uuid
@@ -11,9 +12,14 @@ from uuid import UUID
 import aiosqlite
 
 from achroma.api.models import CollectionModel, Database, Tenant
-from achroma.errors import InternalError, NotFoundError, UniqueConstraintError
+from achroma.errors import InternalError, InvalidArgumentError, NotFoundError
 
 DEFAULT_DATABASE_ID = "00000000-0000-0000-0000-000000000000"
+# chromadb lets SQLite's message through when a rename takes a used name.
+RENAME_CONFLICT = (
+    "Database error: error returned from database: (code: 2067) UNIQUE constraint failed: "
+    "collections.name, collections.database_id"
+)
 _COLLECTION_COLUMNS = (
     "c.id, c.name, c.metadata, c.configuration, c.dimension, c.version, d.tenant, d.name"
 )
@@ -63,7 +69,7 @@ async def create_tenant(db: aiosqlite.Connection, name: str) -> None:
     try:
         await db.execute("INSERT INTO tenants (name) VALUES (?)", (name,))
     except sqlite3.IntegrityError:
-        raise UniqueConstraintError(f"Tenant {name} already exists") from None
+        raise InternalError(f"Tenant [{name}] already exists") from None
 
 
 async def get_tenant(db: aiosqlite.Connection, name: str) -> Tenant:
@@ -91,24 +97,30 @@ async def create_database(db: aiosqlite.Connection, name: str, tenant: str) -> N
             (str(uuid.uuid4()), name, tenant),
         )
     except sqlite3.IntegrityError:
-        raise UniqueConstraintError(f"Database {name} already exists for tenant {tenant}") from None
+        raise InternalError(f"Database [{name}] already exists") from None
+
+
+async def _database_id(db: aiosqlite.Connection, tenant: str, database: str) -> str | None:
+    row = await _one(
+        db, "SELECT id FROM databases WHERE tenant = ? AND name = ?", (tenant, database)
+    )
+    return str(row[0]) if row is not None else None
 
 
 async def get_database(db: aiosqlite.Connection, name: str, tenant: str) -> Database:
-    row = await _one(db, "SELECT id FROM databases WHERE tenant = ? AND name = ?", (tenant, name))
-    if row is None:
-        raise NotFoundError(f"Database [{name}] not found")
-    return Database(id=UUID(row[0]), name=name, tenant=tenant)
+    database_id = await _database_id(db, tenant, name)
+    if database_id is None:
+        raise NotFoundError(f"Database [{name}] not found. Are you sure it exists?")
+    return Database(id=UUID(database_id), name=name, tenant=tenant)
 
 
 async def list_databases(
     db: aiosqlite.Connection, tenant: str, limit: int | None, offset: int | None
 ) -> list[Database]:
-    await get_tenant(db, tenant)
     page, params = _page(limit, offset)
     rows = await _all(
         db,
-        "SELECT id, name FROM databases WHERE tenant = ? ORDER BY rowid" + page,
+        "SELECT id, name FROM databases WHERE tenant = ? ORDER BY name" + page,
         (tenant, *params),
     )
     return [Database(id=UUID(r[0]), name=r[1], tenant=tenant) for r in rows]
@@ -116,23 +128,12 @@ async def list_databases(
 
 async def delete_database(db: aiosqlite.Connection, name: str, tenant: str) -> list[UUID]:
     """Delete a database and its collections; return the ids of the collections removed."""
-    database = await get_database(db, name, tenant)
-    rows = await _all(
-        db, "SELECT id FROM collections WHERE database_id = ?", (str(database["id"]),)
-    )
-    await db.execute("DELETE FROM databases WHERE id = ?", (str(database["id"]),))
+    database_id = await _database_id(db, tenant, name)
+    if database_id is None:
+        raise NotFoundError(f"Database [{name}] not found")
+    rows = await _all(db, "SELECT id FROM collections WHERE database_id = ?", (database_id,))
+    await db.execute("DELETE FROM databases WHERE id = ?", (database_id,))
     return [UUID(r[0]) for r in rows]
-
-
-async def _database_id(db: aiosqlite.Connection, tenant: str, database: str) -> str:
-    row = await _one(
-        db, "SELECT id FROM databases WHERE tenant = ? AND name = ?", (tenant, database)
-    )
-    if row is None:
-        if await _one(db, "SELECT 1 FROM tenants WHERE name = ?", (tenant,)) is None:
-            raise NotFoundError(f"Tenant [{tenant}] not found")
-        raise NotFoundError(f"Database [{database}] not found")
-    return str(row[0])
 
 
 # --- collections ---
@@ -147,6 +148,8 @@ async def create_collection(
     configuration: dict[str, Any],
 ) -> CollectionModel:
     database_id = await _database_id(db, tenant, database)
+    if database_id is None:
+        raise InvalidArgumentError(f"Database [{database}] does not exist")
     cid = uuid.uuid4()
     try:
         await db.execute(
@@ -176,6 +179,8 @@ async def find_collection(
     db: aiosqlite.Connection, name: str, tenant: str, database: str
 ) -> CollectionModel | None:
     database_id = await _database_id(db, tenant, database)
+    if database_id is None:
+        return None
     row = await _one(
         db,
         f"SELECT {_COLLECTION_COLUMNS} FROM collections c JOIN databases d"
@@ -210,6 +215,8 @@ async def list_collections(
     db: aiosqlite.Connection, tenant: str, database: str, limit: int | None, offset: int | None
 ) -> list[CollectionModel]:
     database_id = await _database_id(db, tenant, database)
+    if database_id is None:
+        return []
     page, params = _page(limit, offset)
     rows = await _all(
         db,
@@ -222,8 +229,25 @@ async def list_collections(
 
 async def count_collections(db: aiosqlite.Connection, tenant: str, database: str) -> int:
     database_id = await _database_id(db, tenant, database)
+    if database_id is None:
+        return 0
     row = await _one(db, "SELECT count(*) FROM collections WHERE database_id = ?", (database_id,))
     return int(row[0])
+
+
+def _changed_configuration(
+    stored: dict[str, Any], base: dict[str, Any], new: dict[str, Any]
+) -> dict[str, Any]:
+    """`stored` with what `new` changes relative to `base`, the (possibly stale) copy it was
+    made from, so that a stale handle does not undo another handle's changes."""
+    result = copy.deepcopy(stored)
+    base_hnsw, hnsw = base.get("hnsw") or {}, result.setdefault("hnsw", {})
+    for key, value in (new.get("hnsw") or {}).items():
+        if base_hnsw.get(key) != value:
+            hnsw[key] = value
+    if new.get("embedding_function") != base.get("embedding_function"):
+        result["embedding_function"] = new.get("embedding_function")
+    return result
 
 
 async def modify_collection(
@@ -232,25 +256,33 @@ async def modify_collection(
     new_name: str | None,
     new_metadata: dict[str, Any] | None,
     new_configuration: dict[str, Any] | None,
-) -> None:
+    base_configuration: dict[str, Any],
+) -> dict[str, Any]:
+    """Rename, replace the metadata (its None values dropped; none left: no metadata) and
+    apply a configuration made from `base_configuration`; return the stored configuration."""
     current = await collection_by_id(db, cid)
+    metadata = current.metadata
+    if new_metadata is not None:
+        metadata = {k: v for k, v in new_metadata.items() if v is not None} or None
+    configuration = current.configuration
+    if new_configuration is not None:
+        configuration = _changed_configuration(
+            current.configuration, base_configuration, new_configuration
+        )
     try:
         await db.execute(
             "UPDATE collections SET name = ?, metadata = ?, configuration = ?,"
             " version = version + 1 WHERE id = ?",
             (
                 new_name if new_name is not None else current.name,
-                json.dumps(new_metadata if new_metadata is not None else current.metadata)
-                if (new_metadata is not None or current.metadata is not None)
-                else None,
-                json.dumps(
-                    new_configuration if new_configuration is not None else current.configuration
-                ),
+                json.dumps(metadata) if metadata is not None else None,
+                json.dumps(configuration),
                 str(cid),
             ),
         )
     except sqlite3.IntegrityError:
-        raise UniqueConstraintError(f"Collection [{new_name}] already exists") from None
+        raise InternalError(RENAME_CONFLICT) from None
+    return configuration
 
 
 async def delete_collection(

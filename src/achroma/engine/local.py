@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import numpy as np
 
@@ -28,7 +29,13 @@ from achroma.engine.indexes import Indexes, keys_array
 from achroma.engine.results import columns
 from achroma.engine.store import Store, acquire, release
 from achroma.engine.writes import plan_write
-from achroma.errors import ChromaError, ClientClosedError, InternalError, InvalidArgumentError
+from achroma.errors import (
+    AuthorizationError,
+    ClientClosedError,
+    InternalError,
+    InvalidArgumentError,
+    NotFoundError,
+)
 
 # Chroma's embedded client reports this limit (SQLite's bound-variable limit / 6).
 MAX_BATCH_SIZE = 5461
@@ -80,11 +87,7 @@ class LocalBackend(Backend):
 
     async def reset(self) -> bool:
         if not self._allow_reset:
-            raise ChromaError(
-                "Resetting is not allowed by this configuration "
-                "(to enable it, set `allow_reset` to `True` in your Settings() or include "
-                "`ALLOW_RESET=TRUE` in your environment variables)"
-            )
+            raise AuthorizationError("Reset is disabled by config")
         async with self.store.transaction() as db:
             async with db.execute("SELECT id FROM collections") as cur:
                 gone = [r[0] for r in await cur.fetchall()]
@@ -152,6 +155,14 @@ class LocalBackend(Backend):
     async def get_collection(self, name: str, tenant: str, database: str) -> CollectionModel:
         return await catalog.get_collection(self.store.db, name, tenant, database)
 
+    async def get_collection_by_id(
+        self, collection_id: UUID, tenant: str, database: str
+    ) -> CollectionModel:
+        found = await catalog.collection_by_id(self.store.db, collection_id)
+        if (found.tenant, found.database) != (tenant, database):
+            raise NotFoundError(f"Collection [{collection_id}] does not exist")
+        return found
+
     async def list_collections(
         self, tenant: str, database: str, limit: int | None, offset: int | None
     ) -> list[CollectionModel]:
@@ -168,11 +179,16 @@ class LocalBackend(Backend):
         new_configuration: dict[str, Any] | None,
     ) -> None:
         async with self.store.transaction() as db:
-            await catalog.modify_collection(
-                db, collection.id, new_name, new_metadata, new_configuration
+            stored = await catalog.modify_collection(
+                db,
+                collection.id,
+                new_name,
+                new_metadata,
+                new_configuration,
+                collection.configuration,
             )
         if new_configuration is not None:
-            ef_search = (new_configuration.get("hnsw") or {}).get("ef_search")
+            ef_search = (stored.get("hnsw") or {}).get("ef_search")
             if ef_search is not None:
                 self.indexes.set_ef_search(str(collection.id), int(ef_search))
 

@@ -15,15 +15,18 @@ Deliberately left out, because chromadb's behaviour there is a bug or nondetermi
   compared, and each page of limit/offset must be the matching slice of the full listing.
   (list_databases is ordered by name in chromadb, and that order is compared.)
 - The key order of collection metadata (chromadb returns a Rust HashMap): dicts compare unordered;
-  likewise the parameters in chromadb's Rust validation messages are sorted before comparing.
+  likewise the parameters in chromadb's Rust validation messages, and the fields of a validation
+  error naming several (e.g. a bad name and empty metadata), are sorted before comparing.
 - NaN in collection metadata: chromadb silently drops the key when the collection is read back.
 - List values in collection metadata (create and modify), mixed int/float or int/bool lists, and
   sparse vectors: chromadb panics (pyo3 PanicException "Array metadata values are written to
   embedding_metadata_array" / "Sparse vector is not yet supported for local").
 - HNSW ef_search, max_neighbors or resize_factor of 0: chromadb accepts them (no validation);
   achroma refusing them is better.
-- modify(configuration={"hnsw": {"max_neighbors": ...}}): not in chromadb's
-  UpdateHNSWConfiguration, yet its Rust layer stores it while the local handle keeps the old value.
+- modify(configuration={"hnsw": {"ef_search": None}}): chromadb's handle then caches None (the
+  stored value is unchanged, as here; achroma's handle keeps its value, which its index uses).
+- modify(name=..., configuration={"spann": ...}): chromadb renames, then raises; achroma raises
+  before writing anything.
 - modify(metadata=...) of a deleted collection: chromadb silently succeeds (a rename of the same
   deleted collection raises NotFoundError).
 - create_database in a tenant that does not exist: chromadb creates an orphan database.
@@ -130,6 +133,10 @@ UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 # chromadb's Rust validator prints its parameters from a HashMap, e.g.
 # `length [{"min": Number(3), "value": String("ab")}]`, in an order that changes between runs.
 VALIDATOR_PARAMS_RE = re.compile(r'\{("\w+": [^{}]*)\}')
+# A validation error naming several fields lists them in the same unstable order:
+# "Validation error: name: ...\nmetadata: ..." or "Validation error: metadata: ...\nname: ...".
+VALIDATION_ERROR = "Validation error: "
+VALIDATION_FIELD_RE = re.compile(r"\n(?=\w+: )")
 
 
 class Outcome(tuple[Any, ...]):
@@ -161,9 +168,13 @@ def normalize(value: Any) -> Any:
 
 def _stable_message(message: str) -> str:
     message = UUID_RE.sub("<uuid>", message)
-    return VALIDATOR_PARAMS_RE.sub(
+    message = VALIDATOR_PARAMS_RE.sub(
         lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}", message
     )
+    if message.startswith(VALIDATION_ERROR):
+        fields = VALIDATION_FIELD_RE.split(message.removeprefix(VALIDATION_ERROR))
+        message = VALIDATION_ERROR + "\n".join(sorted(fields))
+    return message
 
 
 def outcome(action: Callable[[], Any]) -> Outcome:
@@ -295,6 +306,12 @@ CREATE_METADATA = [
     pytest.param("abc", id="str-instead-of-dict"),
     pytest.param({"hnsw:space": None}, id="hnsw-space-None"),
     pytest.param({"hnsw:space": "ip", "x": None}, id="None-beside-hnsw-key"),
+    pytest.param({"k": -(2**63) - 1}, id="int-below-i64"),
+    pytest.param({"#a": 1}, id="hash-key"),
+    pytest.param({"$a": 1}, id="dollar-key"),
+    pytest.param({"a#": 1, "a$": 2}, id="hash-and-dollar-inside-keys"),
+    pytest.param({"k": [], "j": None}, id="empty-list-before-None"),
+    pytest.param({"j": None, "k": []}, id="None-before-empty-list"),
 ]
 
 
@@ -325,6 +342,12 @@ LEGACY_HNSW_METADATA = [
     pytest.param({"hnsw:M": "x"}, id="str-M"),
     pytest.param({"hnsw:search_ef": 1.5}, id="float-search-ef"),
     pytest.param({"hnsw:foo": 1}, id="unknown-hnsw-key"),
+    pytest.param({"hnsw:num_threads": 3, "hnsw:batch_size": 7}, id="threads-and-batch"),
+    pytest.param({"hnsw:M": True}, id="bool-M"),
+    pytest.param({"hnsw:search_ef": -1}, id="negative-search-ef"),
+    pytest.param({"hnsw:M": 2**63}, id="M-beyond-i64"),
+    pytest.param({"hnsw:resize_factor": float("nan")}, id="nan-resize-factor"),
+    pytest.param({"hnsw:": 1}, id="bare-prefix"),
 ]
 
 
@@ -366,6 +389,29 @@ CREATE_CONFIGURATION = [
     pytest.param({"hnsw": {"ef_search": "x"}}, None, id="str-ef-search"),
     pytest.param({"hnsw": {"foo": 1}}, None, id="unknown-hnsw-field"),
     pytest.param({"hnsw": 5}, None, id="hnsw-not-a-dict"),
+    pytest.param({"hnsw": {"space": "l2"}}, {"hnsw:M": 8}, id="defaults-leave-legacy-metadata"),
+    pytest.param({"hnsw": {"ef_search": 5}}, {"hnsw:M": 8}, id="non-default-ignores-legacy"),
+    pytest.param({"hnsw": {"ef_search": 5}}, {"hnsw:M": "x"}, id="bad-legacy-beside-config"),
+    pytest.param({"spann": {}}, {"hnsw:M": 8}, id="spann-ignores-legacy"),
+    pytest.param({"spann": {"space": "cosine", "ef_search": 7}}, None, id="spann-space-kept"),
+    pytest.param({"hnsw": {"space": "ip"}, "spann": {}}, None, id="hnsw-and-spann"),
+    pytest.param({"hnsw": {"ef_search": 2**64}}, None, id="ef-search-beyond-u64"),
+    pytest.param({"hnsw": {"ef_search": 1e-7}}, None, id="small-float-ef-search"),
+    pytest.param({"hnsw": {"ef_search": float("nan")}}, None, id="nan-ef-search"),
+    pytest.param({"hnsw": {"ef_search": {"a": 1}}}, None, id="map-ef-search"),
+    pytest.param({"hnsw": {"ef_search": None}}, None, id="None-ef-search"),
+    pytest.param({"hnsw": {"resize_factor": 2}}, None, id="int-resize-factor"),
+    pytest.param({"hnsw": {"resize_factor": "x"}}, None, id="str-resize-factor"),
+    pytest.param({"hnsw": {"space": 5}}, None, id="int-space"),
+    pytest.param({"hnsw": {"space": 'a"b'}}, None, id="quoted-space"),
+    pytest.param({"hnsw": {"ef_search": 5, 1: 2}}, None, id="int-hnsw-key"),
+    pytest.param({"hnsw": ["l2", 100]}, None, id="short-hnsw-list"),
+    pytest.param({"hnsw": ["ip", 1, 2, 3, 4, 1.5, 6, 7]}, None, id="full-hnsw-list"),
+    pytest.param({"hnsw": ["l2", 1, 2, 3, 4, 1.5, 6, 7, 8]}, None, id="long-hnsw-list"),
+    pytest.param({"hnsw": {"ef_search": {1}}}, None, id="unserializable-value"),
+    pytest.param({"spann": {"search_nprobe": 2**40}}, None, id="spann-u32-overflow"),
+    pytest.param({"spann": {"foo": 1}}, None, id="unknown-spann-field"),
+    pytest.param("abc", None, id="str-instead-of-dict"),
 ]
 
 
@@ -389,6 +435,11 @@ def test_create_collection_configuration(pair: Pair, configuration: Any, metadat
             {"configuration": {"hnsw": {"space": "foo"}}, "metadata": {"x": {}}},
             id="bad-space-and-dict-metadata-value",
         ),
+        pytest.param("a", {"metadata": {"#a": 1}}, id="bad-name-and-hash-key"),
+        pytest.param("a", {"metadata": {"hnsw:M": "x"}}, id="bad-name-and-bad-legacy"),
+        pytest.param(None, {"configuration": "abc"}, id="None-name-and-str-configuration"),
+        pytest.param(None, {"metadata": ["x"]}, id="None-name-and-list-metadata"),
+        pytest.param("good-name", {"get_or_create": 1}, id="int-get-or-create"),
     ],
 )
 def test_create_collection_reports_the_same_error_first(pair: Pair, name: str, kw: Any) -> None:
@@ -614,6 +665,10 @@ MODIFY_METADATA = [
     pytest.param({"hnsw:space": "l2"}, {"hnsw:space": "l2"}, id="same-hnsw-space"),
     pytest.param({"a": 1}, {"hnsw:search_ef": 5}, id="other-legacy-hnsw-key"),
     pytest.param({"a": 1}, {"hnsw:M": "x"}, id="bad-legacy-hnsw-value"),
+    pytest.param({"a": 1}, {"#a": 1}, id="hash-key"),
+    pytest.param({"a": 1}, {"chroma:document": 1}, id="reserved-key"),
+    pytest.param({"a": 1}, {"a": [1, 2.0]}, id="int-and-float-list"),
+    pytest.param({"a": 1}, {"a": 1, 1: 2}, id="int-key-after-str"),
 ]
 
 
@@ -640,6 +695,47 @@ def test_modify_name_and_metadata_together(pair: Pair) -> None:
         col = s.create("both", metadata={"a": 1})
         col.modify(name="both2", metadata={"q": 1})
         return col, s.get("both2"), s.names()
+
+    assert_same(pair, scenario)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        pytest.param({"metadata": {"a": None, "b": 2**70}}, id="raw-metadata"),
+        pytest.param({"configuration": {"hnsw": {"num_threads": 3, "ef_search": 9}}}, id="threads"),
+        pytest.param({"configuration": {"hnsw": {"resize_factor": 3}}}, id="int-resize-factor"),
+        pytest.param({"configuration": {"hnsw": {"max_neighbors": 5}}}, id="max-neighbors"),
+    ],
+)
+def test_modified_handle_caches_what_was_asked(pair: Pair, kw: Any) -> None:
+    def scenario(s: Side) -> Any:
+        col = s.create("cached", metadata={"a": 1})
+        col.modify(**kw)
+        return col, s.get("cached")
+
+    assert_same(pair, scenario)
+
+
+@pytest.mark.parametrize(
+    ("name", "kw"),
+    [
+        pytest.param("a", {"configuration": {"hnsw": {"space": "ip"}}}, id="bad-name-and-space"),
+        pytest.param("a", {"metadata": {"": 1}}, id="bad-name-and-empty-key"),
+        pytest.param(5, {"metadata": {"k": {}}}, id="int-name-and-dict-value"),
+        pytest.param(5, {"configuration": {"hnsw": {"space": "ip"}}}, id="int-name-and-space"),
+        pytest.param(5, {"configuration": "abc"}, id="int-name-and-str-configuration"),
+        pytest.param(
+            "a",
+            {"configuration": {"hnsw": {"ef_search": 5}, "spann": {"search_nprobe": 5}}},
+            id="bad-name-and-hnsw-and-spann",
+        ),
+    ],
+)
+def test_modify_reports_the_same_error_first(pair: Pair, name: Any, kw: Any) -> None:
+    def scenario(s: Side) -> Any:
+        col = s.create("first", metadata={"a": 1})
+        return outcome(lambda: col.modify(name=name, **kw)), s.get("first")
 
     assert_same(pair, scenario)
 
@@ -674,6 +770,17 @@ MODIFY_CONFIGURATION = [
     pytest.param({"hnsw": {"ef_search": True}}, id="bool-ef-search"),
     pytest.param({"hnsw": 5}, id="hnsw-not-a-dict"),
     pytest.param({"spann": {"search_nprobe": 5}}, id="spann-on-hnsw-collection"),
+    pytest.param({"spann": {}}, id="empty-spann"),
+    pytest.param({"hnsw": {"max_neighbors": 5}}, id="max-neighbors"),
+    pytest.param({"hnsw": {"resize_factor": 3}}, id="int-resize-factor"),
+    pytest.param({"hnsw": {"ef_search": None}}, id="None-ef-search"),
+    pytest.param({"hnsw": {"num_threads": -1}}, id="negative-num-threads"),
+    pytest.param({"hnsw": {"ef_search": 5}, "spann": {"search_nprobe": 5}}, id="hnsw-and-spann"),
+    pytest.param({"spann": {"foo": 5}}, id="unknown-spann-field"),
+    pytest.param({"hnsw": []}, id="empty-hnsw-list"),
+    pytest.param({"hnsw": [None] * 6}, id="full-hnsw-list"),
+    pytest.param("abc", id="str-instead-of-dict"),
+    pytest.param("", id="empty-str"),
 ]
 
 
@@ -807,6 +914,7 @@ TENANT_NAMES = [
     pytest.param("a..b{u}", id="two-periods"),
     pytest.param("$${u}", id="dollar"),
     pytest.param("{u}" + "a" * 300, id="300-chars"),
+    pytest.param("äb", id="2-chars-3-bytes"),
     pytest.param(None, id="None"),
     pytest.param(5, id="int"),
 ]
@@ -864,6 +972,8 @@ DATABASE_NAMES = [
     pytest.param("ab$", id="dollar"),
     pytest.param("a" * 600, id="600-chars"),
     pytest.param("default_database", id="default-name-in-another-tenant"),
+    pytest.param("äb", id="3-bytes-2-chars"),
+    pytest.param("ä", id="2-bytes"),
     pytest.param(None, id="None"),
     pytest.param(5, id="int"),
 ]
@@ -1082,10 +1192,19 @@ def test_set_tenant_to_missing_ones_fails_and_keeps_the_scope(
     assert_same(pair, scenario)
 
 
-def test_set_database_to_missing_one_fails_and_keeps_the_scope(pair: Pair) -> None:
+@pytest.mark.parametrize("database", ["no-such-db", "ab", 5])
+def test_set_database_to_missing_one_fails_and_keeps_the_scope(pair: Pair, database: Any) -> None:
     def scenario(s: Side) -> Any:
         s.create("in-main")
-        return outcome(lambda: s.client.set_database("no-such-db")), s.client.database, s.names()
+        return outcome(lambda: s.client.set_database(database)), s.client.database, s.names()
+
+    assert_same(pair, scenario)
+
+
+@pytest.mark.parametrize("tenant", [5, "a"])
+def test_set_tenant_to_a_bad_name_fails_and_keeps_the_scope(pair: Pair, tenant: Any) -> None:
+    def scenario(s: Side) -> Any:
+        return outcome(lambda: s.client.set_tenant(tenant)), s.client.tenant == s.tenant
 
     assert_same(pair, scenario)
 
