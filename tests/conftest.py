@@ -18,6 +18,8 @@ import pytest
 import achroma
 from achroma.sync import SyncWrapper
 
+pytest_plugins = ("http_servers",)  # achroma_server / chroma_server fixtures for HTTP tests
+
 
 @pytest.fixture
 def anyio_backend() -> str:

@@ -1,0 +1,161 @@
+"""The `achroma` command: `achroma run --path ./chroma --host 127.0.0.1 --port 8000`.
+
+`run` serves Chroma's v2 REST API over a local store with uvicorn (the `server` extra). SIGINT
+or SIGTERM stops it gracefully: no new connections, in-flight requests finish (up to
+`--graceful-timeout` seconds), then the store is closed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from achroma._version import __version__
+from achroma.config import Settings
+
+if TYPE_CHECKING:
+    from achroma.server.auth import Tokens
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+# Longer than the 40 s keep-alive of Chroma's clients, so that the server is not the side
+# that closes an idle pooled connection just as a client reuses it.
+KEEP_ALIVE_SECS = 75
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="achroma", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"achroma {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="serve Chroma's v2 REST API over a local store")
+    run.add_argument("--path", default="./chroma", help="persistent directory (./chroma)")
+    run.add_argument("--host", default="localhost", help="address to listen on (localhost)")
+    run.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    run.add_argument(
+        "--allow-reset",
+        action="store_true",
+        default=None,
+        help="allow POST /api/v2/reset (also the ALLOW_RESET environment variable)",
+    )
+    run.add_argument(
+        "--max-body-size",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="largest request body accepted (Chroma's: just under 40 MiB)",
+    )
+    run.add_argument(
+        "--graceful-timeout",
+        type=int,
+        default=30,
+        metavar="SECS",
+        help="how long shutdown waits for in-flight requests (30)",
+    )
+    run.add_argument(
+        "--token",
+        help="require this token (x-chroma-token or Authorization: Bearer) on every request",
+    )
+    run.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="users and their tokens, optionally bound to a tenant and databases "
+        "(Chroma's token users file, YAML or JSON)",
+    )
+    run.add_argument("--log-level", choices=LOG_LEVELS, default="info")
+    run.add_argument(
+        "--no-access-log", action="store_true", help="do not log one JSON line per request"
+    )
+    return parser
+
+
+def _configure_logging(level: str, access_log: bool) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access = logging.getLogger("achroma.access")
+    access.addHandler(handler)
+    access.propagate = False
+    access.setLevel(logging.INFO if access_log else logging.WARNING)
+    logging.getLogger("achroma").setLevel(level.upper())
+
+
+TOKEN_PROVIDERS = frozenset(
+    {"chromadb.auth.token_authn.TokenAuthenticationServerProvider", "achroma.token", "token"}
+)
+
+
+def _tokens(args: argparse.Namespace, settings: Settings) -> Tokens | None:
+    """Tokens from the command line, else from Chroma's server auth settings."""
+    from achroma.server.auth import Tokens
+
+    if args.token_file:
+        return Tokens.from_file(args.token_file)
+    if args.token:
+        return Tokens.single(args.token)
+    if settings.chroma_server_authn_provider is None:
+        return None
+    if settings.chroma_server_authn_provider not in TOKEN_PROVIDERS:
+        raise ValueError(
+            f"Unsupported server auth provider: {settings.chroma_server_authn_provider} "
+            "(achroma supports token auth)"
+        )
+    if settings.chroma_server_authn_credentials_file:
+        return Tokens.from_file(settings.chroma_server_authn_credentials_file)
+    if settings.chroma_server_authn_credentials:
+        return Tokens.single(settings.chroma_server_authn_credentials)
+    raise ValueError("Token auth needs chroma_server_authn_credentials or a credentials file")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from achroma.server.app import ServerConfig, create_app
+        from achroma.server.middleware import DEFAULT_MAX_BODY_BYTES
+    except ImportError as exc:
+        print(
+            f"achroma run needs the server extra ({exc.name} is missing): "
+            "pip install 'achroma[server]'",
+            file=sys.stderr,
+        )
+        return 1
+    settings = Settings()
+    allow_reset = args.allow_reset if args.allow_reset is not None else settings.allow_reset
+    try:
+        tokens = _tokens(args, settings)
+    except (OSError, ValueError) as exc:
+        print(f"achroma run: {exc}", file=sys.stderr)
+        return 2
+    config = ServerConfig(
+        path=args.path,
+        allow_reset=allow_reset,
+        max_body_bytes=args.max_body_size or DEFAULT_MAX_BODY_BYTES,
+        tokens=tokens,
+    )
+    _configure_logging(args.log_level, not args.no_access_log)
+    print(
+        f"achroma {__version__}: serving {args.path} at http://{args.host}:{args.port}"
+        f"{' (reset allowed)' if allow_reset else ''}"
+        f"{' (token auth)' if tokens is not None else ''}",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        lifespan="on",
+        timeout_keep_alive=KEEP_ALIVE_SECS,
+        timeout_graceful_shutdown=args.graceful_timeout,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        return run(args)
+    return 2  # pragma: no cover (argparse rejects unknown commands)

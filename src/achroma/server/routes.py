@@ -1,0 +1,310 @@
+"""The v2 REST API's routes: system, tenants, databases and collections (records are in
+`records.py`). Paths, methods, bodies and status codes follow `chroma-openapi.json`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Route
+
+from achroma.api.collection import AsyncCollection
+from achroma.errors import ChromaError
+from achroma.http import wire
+from achroma.server import records
+from achroma.server.endpoint import (
+    admin,
+    backend,
+    body,
+    client,
+    collection,
+    collection_uuid,
+    endpoint,
+    page,
+    path,
+)
+from achroma.server.errors import WireError, invalid_argument, not_implemented
+
+
+def _collection_json(target: AsyncCollection) -> Any:
+    # The wire body carries fields (dimension, version) the public properties do not.
+    return wire.collection_to_json(target._model)
+
+
+# --- system ---
+
+
+@endpoint()
+async def heartbeat(request: Request) -> Any:
+    return {"nanosecond heartbeat": time.time_ns()}
+
+
+@endpoint()
+async def healthcheck(request: Request) -> Any:
+    try:
+        await backend(request).heartbeat()
+    except ChromaError as exc:
+        raise WireError(503, "ChromaError", f"Service unavailable: {exc.message()}") from None
+    return {"is_executor_ready": True, "is_log_client_ready": True}
+
+
+@endpoint()
+async def version(request: Request) -> Any:
+    return await backend(request).get_version()
+
+
+@endpoint()
+async def pre_flight_checks(request: Request) -> Any:
+    return {
+        "max_batch_size": await backend(request).get_max_batch_size(),
+        "supports_base64_encoding": True,
+    }
+
+
+@endpoint()
+async def identity(request: Request) -> Any:
+    user = getattr(request.state, "user", None)  # set by token auth
+    if user is not None:
+        return user.identity()
+    found = await backend(request).get_user_identity()
+    return {"user_id": found.user_id, "tenant": found.tenant, "databases": found.databases}
+
+
+@endpoint()
+async def reset(request: Request) -> Any:
+    if not request.app.state.settings.allow_reset:
+        raise WireError(403, "ChromaError", "Reset is disabled by config")
+    return await backend(request).reset()
+
+
+# --- tenants ---
+
+
+@endpoint()
+async def create_tenant(request: Request) -> Any:
+    payload = await body(request, required=("name",))
+    await admin(request).create_tenant(payload["name"])
+    return {}
+
+
+@endpoint()
+async def list_tenants(request: Request) -> Any:
+    limit, offset = page(request)
+    return [wire.tenant_to_json(t) for t in await admin(request).list_tenants(limit, offset)]
+
+
+@endpoint()
+async def get_tenant(request: Request) -> Any:
+    return wire.tenant_to_json(await admin(request).get_tenant(path(request, "tenant_name")))
+
+
+@endpoint()
+async def update_tenant(request: Request) -> Any:
+    await body(request, required=("resource_name",))
+    # achroma keeps no resource names: the tenant must exist, and nothing changes.
+    await admin(request).get_tenant(path(request, "tenant_name"))
+    return {}
+
+
+# --- databases ---
+
+
+@endpoint()
+async def create_database(request: Request) -> Any:
+    payload = await body(request, required=("name",))
+    await admin(request).create_database(payload["name"], path(request, "tenant"))
+    return {}
+
+
+@endpoint()
+async def list_databases(request: Request) -> Any:
+    limit, offset = page(request)
+    found = await admin(request).list_databases(limit, offset, tenant=path(request, "tenant"))
+    return [wire.database_to_json(d) for d in found]
+
+
+@endpoint()
+async def get_database(request: Request) -> Any:
+    found = await admin(request).get_database(path(request, "database"), path(request, "tenant"))
+    return wire.database_to_json(found)
+
+
+@endpoint()
+async def delete_database(request: Request) -> Any:
+    await admin(request).delete_database(path(request, "database"), path(request, "tenant"))
+    return {}
+
+
+# --- collections ---
+
+
+@endpoint()
+async def list_collections(request: Request) -> Any:
+    limit, offset = page(request)
+    return [_collection_json(c) for c in await client(request).list_collections(limit, offset)]
+
+
+@endpoint()
+async def count_collections(request: Request) -> Any:
+    return await client(request).count_collections()
+
+
+@endpoint()
+async def create_collection(request: Request) -> Any:
+    payload = await body(request, required=("name",))
+    created = await client(request).create_collection(
+        payload["name"],
+        configuration=payload.get("configuration"),
+        metadata=payload.get("metadata"),
+        embedding_function=None,
+        get_or_create=bool(payload.get("get_or_create", False)),
+    )
+    return _collection_json(created)
+
+
+@endpoint()
+async def get_collection(request: Request) -> Any:
+    # Chroma's clients put the collection's name in this path segment.
+    scoped = client(request)
+    found = await scoped.get_collection(path(request, "collection_id"), embedding_function=None)
+    return _collection_json(found)
+
+
+@endpoint()
+async def get_collection_by_id(request: Request) -> Any:
+    cid = collection_uuid(
+        request, "Validation error: collection_id: Invalid collection ID format, expected UUID"
+    )
+    scoped = client(request)
+    found = await backend(request).get_collection_by_id(cid, scoped.tenant, scoped.database)
+    return wire.collection_to_json(found)
+
+
+@endpoint()
+async def get_collection_by_crn(request: Request) -> Any:
+    parts = path(request, "crn").split(":")
+    if len(parts) != 3 or not all(parts):
+        raise invalid_argument(
+            "Validation error: crn: CRN must be in the format "
+            "<tenant_resource_name>:<database_name>:<collection_name> with non-empty parts"
+        )
+    tenant, database, name = parts
+    return wire.collection_to_json(await backend(request).get_collection(name, tenant, database))
+
+
+@endpoint()
+async def update_collection(request: Request) -> Any:
+    payload = await body(request)
+    target = await collection(request)
+    change = payload.get("new_configuration")
+    await target.modify(
+        name=payload.get("new_name"),
+        metadata=payload.get("new_metadata"),
+        configuration=wire.drop_nulls(change) or None,
+    )
+    return {}
+
+
+@endpoint()
+async def delete_collection(request: Request) -> Any:
+    await client(request).delete_collection(path(request, "collection_id"))
+    return {}
+
+
+@endpoint()
+async def fork_collection(request: Request) -> Any:
+    payload = await body(request, required=("new_name",))
+    target = await collection(request)
+    return _collection_json(await target.fork(payload["new_name"]))
+
+
+# --- what a single-node Chroma server does not have either ---
+
+
+@endpoint()
+async def fork_count(request: Request) -> Any:
+    raise not_implemented("Count forks is unsupported for local chroma")
+
+
+@endpoint()
+async def indexing_status(request: Request) -> Any:
+    raise WireError(500, "InternalError", "Method scout_logs is not implemented")
+
+
+@endpoint()
+async def search(request: Request) -> Any:
+    raise not_implemented(
+        "Error executing plan: Not implemented: Search operation is not implemented for "
+        "local executor"
+    )
+
+
+@endpoint()
+async def attach_function(request: Request) -> Any:
+    raise not_implemented("Attached functions are not supported by achroma")
+
+
+@endpoint()
+async def get_attached_function(request: Request) -> Any:
+    raise WireError(404, "NotFoundError", "Attached function not found")
+
+
+@endpoint()
+async def detach_function(request: Request) -> Any:
+    raise not_implemented("Attached functions are not supported by achroma")
+
+
+@endpoint()
+async def v1_gone(request: Request) -> Any:
+    raise WireError(410, "Unimplemented", "The v1 API is deprecated. Please use /v2 apis")
+
+
+V2 = "/api/v2"
+DB = V2 + "/tenants/{tenant}/databases/{database}"
+COLLECTION = DB + "/collections/{collection_id}"
+
+
+def routes() -> list[BaseRoute]:
+    def r(p: str, handler: Any, *methods: str) -> Route:
+        return Route(p, handler, methods=list(methods))
+
+    return [
+        r(V2 + "/heartbeat", heartbeat, "GET"),
+        r(V2 + "/healthcheck", healthcheck, "GET"),
+        r(V2 + "/version", version, "GET"),
+        r(V2 + "/pre-flight-checks", pre_flight_checks, "GET"),
+        r(V2 + "/auth/identity", identity, "GET"),
+        r(V2 + "/reset", reset, "POST"),
+        r(V2 + "/tenants", create_tenant, "POST"),
+        r(V2 + "/tenants", list_tenants, "GET"),
+        r(V2 + "/tenants/{tenant_name}", get_tenant, "GET"),
+        r(V2 + "/tenants/{tenant_name}", update_tenant, "PATCH"),
+        r(V2 + "/tenants/{tenant}/databases", create_database, "POST"),
+        r(V2 + "/tenants/{tenant}/databases", list_databases, "GET"),
+        r(DB, get_database, "GET"),
+        r(DB, delete_database, "DELETE"),
+        r(DB + "/collections", list_collections, "GET"),
+        r(DB + "/collections", create_collection, "POST"),
+        r(DB + "/collections_count", count_collections, "GET"),
+        r(DB + "/collections/by-id/{collection_id}", get_collection_by_id, "GET"),
+        r(COLLECTION, get_collection, "GET"),
+        r(COLLECTION, update_collection, "PUT"),
+        r(COLLECTION, delete_collection, "DELETE"),
+        r(COLLECTION + "/add", records.add, "POST"),
+        r(COLLECTION + "/upsert", records.upsert, "POST"),
+        r(COLLECTION + "/update", records.update, "POST"),
+        r(COLLECTION + "/delete", records.delete, "POST"),
+        r(COLLECTION + "/count", records.count, "GET"),
+        r(COLLECTION + "/get", records.get, "POST"),
+        r(COLLECTION + "/query", records.query, "POST"),
+        r(COLLECTION + "/fork", fork_collection, "POST"),
+        r(COLLECTION + "/fork_count", fork_count, "GET"),
+        r(COLLECTION + "/indexing_status", indexing_status, "GET"),
+        r(COLLECTION + "/search", search, "POST"),
+        r(COLLECTION + "/functions/attach", attach_function, "POST"),
+        r(COLLECTION + "/functions/{function_name}", get_attached_function, "GET"),
+        r(COLLECTION + "/attached_functions/{function_name}/detach", detach_function, "POST"),
+        r(V2 + "/collections/{crn}", get_collection_by_crn, "GET"),
+        r("/api/v1/{rest:path}", v1_gone, "GET", "POST", "PUT", "PATCH", "DELETE"),
+    ]
