@@ -1,30 +1,10 @@
 """Quickstart: a PersistentClient in ./chroma, documents added, then queried by text.
 
-Until achroma ships its default embedding model, this example embeds text with a small
-feature-hashing bag of words (a real, if simple, embedding: similar wording, nearby vectors).
+No embeddings are passed: documents and query texts are embedded by the default model,
+all-MiniLM-L6-v2, run locally and offline (install it with the README's set-up command).
 """
 
-import hashlib
-import re
-
-import numpy as np
-
 import achroma as chromadb
-
-DIM = 256
-
-
-def embed(texts: list[str]) -> list[np.ndarray]:
-    """Hash each word (and word pair) into one of DIM buckets; L2-normalise."""
-    vectors = []
-    for text in texts:
-        words = re.findall(r"[a-z]+", text.lower())
-        v = np.zeros(DIM, dtype=np.float32)
-        for token in words + [a + " " + b for a, b in zip(words, words[1:])]:
-            v[int(hashlib.md5(token.encode()).hexdigest(), 16) % DIM] += 1.0
-        vectors.append(v / (np.linalg.norm(v) or 1.0))
-    return vectors
-
 
 DOCUMENTS = {
     "sqlite": "SQLite is a small, fast, self-contained SQL database engine.",
@@ -35,9 +15,7 @@ DOCUMENTS = {
 }
 
 client = chromadb.PersistentClient(path="./chroma")
-collection = client.get_or_create_collection(
-    "quickstart", configuration={"hnsw": {"space": "cosine"}}, embedding_function=embed
-)
+collection = client.get_or_create_collection("quickstart")
 collection.upsert(
     ids=list(DOCUMENTS),
     documents=list(DOCUMENTS.values()),

@@ -236,18 +236,23 @@ async def test_deleted_collection_drops_its_records(client: Any) -> None:
 
 
 async def test_embedding_function_embeds_documents_and_query_texts(client: Any) -> None:
-    def embed(texts: list[str]) -> list[list[float]]:
-        return [[float(len(t)), float(t.count("a"))] for t in texts]
+    class Embed:
+        def __call__(self, input: list[str]) -> list[list[float]]:
+            return [[float(len(t)), float(t.count("a"))] for t in input]
 
-    col = await client.create_collection("with-ef", embedding_function=embed)
+    col = await client.create_collection("with-ef", embedding_function=Embed())
     await col.add(ids=["1", "2"], documents=["banana", "kiwi"])
     result = await col.query(query_texts=["papaya"], n_results=1)
     assert result["ids"] == [["1"]]
 
 
 async def test_documents_without_embedding_function_fail_clearly(client: Any) -> None:
-    col = await client.create_collection("noef", embedding_function=None)
-    with pytest.raises(ValueError, match="embedding function"):
+    # A configuration without a function records a legacy one (as chromadb): nothing to
+    # fall back on when the handle has none either.
+    col = await client.create_collection(
+        "noef", configuration={"hnsw": {"space": "l2"}}, embedding_function=None
+    )
+    with pytest.raises(ValueError, match="You must provide an embedding function"):
         await col.add(ids=["1"], documents=["text"])
     assert await col.count() == 0
 

@@ -9,6 +9,7 @@ Example::
     collection.add(ids=["a"], embeddings=[[0.1, 0.2]])
 """
 
+from achroma import utils  # chromadb.utils.embedding_functions, under the alias
 from achroma._version import __version__
 from achroma.api.client import AsyncAdminAPI, AsyncClient
 from achroma.api.collection import AsyncCollection
@@ -39,6 +40,7 @@ from achroma.clients import (
 )
 from achroma.clients import ClientFromSettings as Client
 from achroma.config import Settings, configure, get_settings
+from achroma.embeddings import Documents, EmbeddingFunction, Embeddings
 from achroma.errors import (
     ChromaError,
     DuplicateIDError,
@@ -69,7 +71,10 @@ __all__ = [
     "Collection",
     "CollectionModel",
     "Database",
+    "Documents",
     "DuplicateIDError",
+    "EmbeddingFunction",
+    "Embeddings",
     "EphemeralClient",
     "HttpClient",
     "GetResult",
@@ -86,4 +91,5 @@ __all__ = [
     "__version__",
     "configure",
     "get_settings",
+    "utils",
 ]

@@ -21,10 +21,21 @@ from achroma.api.validation import (
 )
 from achroma.backend.base import Backend
 from achroma.config import Settings
+from achroma.embeddings import (
+    validate_embedding_function_conflict_on_create,
+    validate_embedding_function_conflict_on_get,
+)
 from achroma.errors import ChromaError
 
 DEFAULT_TENANT = "default_tenant"
 DEFAULT_DATABASE = "default_database"
+
+
+def check_recorded_function(embedding_function: Any, model: CollectionModel) -> None:
+    """chromadb's refusal of a function other than the one the collection recorded."""
+    validate_embedding_function_conflict_on_get(
+        embedding_function, model.configuration.get("embedding_function")
+    )
 
 
 class _BackendUser:
@@ -171,13 +182,14 @@ class AsyncClient(_BackendUser):
 
         Every argument is checked first, existing collection or not, in chromadb's order.
         """
-        text = create_json(configuration)
+        configuration_ef = (configuration or {}).get("embedding_function")
+        validate_embedding_function_conflict_on_create(embedding_function, configuration_ef)
+        recorded = configuration_ef if configuration_ef is not None else embedding_function
+        text = create_json(configuration, metadata, recorded)
         require_str(name, "name")
         metadata = convert_metadata(metadata, "metadata", allow_none=False)
         require_bool(get_or_create, "get_or_create")
-        stored = create_configuration(
-            text, metadata, configuration.get("embedding_function") if configuration else None
-        )
+        stored = create_configuration(text, metadata)
         raise_invalid(name=collection_name_problem(name), metadata=metadata_problem(metadata))
         model = await self._backend.create_collection(
             name, self._tenant, self._database, metadata, stored, get_or_create
@@ -193,6 +205,7 @@ class AsyncClient(_BackendUser):
         """The collection called `name`; `NotFoundError` if there is none."""
         require_str(name, "name")
         model = await self._backend.get_collection(name, self._tenant, self._database)
+        check_recorded_function(embedding_function, model)
         return self._wrap(model, embedding_function, data_loader)
 
     async def get_or_create_collection(
@@ -205,7 +218,7 @@ class AsyncClient(_BackendUser):
         data_loader: Any = None,
     ) -> AsyncCollection:
         """The collection called `name`, created first if it does not exist."""
-        return await self.create_collection(
+        collection = await self.create_collection(
             name,
             schema=schema,
             configuration=configuration,
@@ -214,6 +227,8 @@ class AsyncClient(_BackendUser):
             data_loader=data_loader,
             get_or_create=True,
         )
+        check_recorded_function(embedding_function, collection._model)
+        return collection
 
     async def delete_collection(self, name: str) -> None:
         """Delete a collection and all its records."""

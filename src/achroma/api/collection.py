@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, Union
 from uuid import UUID
 
-import anyio
 import numpy as np
 import numpy.typing as npt
 
@@ -52,6 +52,14 @@ from achroma.api.validation import (
     require_str,
     validate_collection_name,
 )
+from achroma.embeddings import (
+    DefaultEmbeddingFunction,
+    embed,
+    embedding_function_from_config,
+    embedding_function_to_config,
+    overwrite_embedding_function,
+    validate_embedding_function,
+)
 from achroma.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -62,14 +70,15 @@ T = TypeVar("T")
 OneOrMany: TypeAlias = Union[T, list[T]]  # noqa: UP007 (a runtime alias on Python 3.10)
 
 
-class _Default:
-    """Marker for "the collection's default embedding function"."""
+# The default argument of every `embedding_function=` parameter, as in chromadb: it stands
+# for "the function the collection recorded, else the default model" (creating it loads
+# nothing; the model is read on first use).
+DEFAULT_EMBEDDING_FUNCTION: Any = DefaultEmbeddingFunction()
 
-    def __repr__(self) -> str:
-        return "DEFAULT"
-
-
-DEFAULT_EMBEDDING_FUNCTION: Any = _Default()
+NO_FUNCTION_MESSAGE = (
+    "You must provide an embedding function to compute embeddings."
+    "https://docs.trychroma.com/guides/embeddings"
+)
 
 
 @contextlib.contextmanager
@@ -97,9 +106,13 @@ class AsyncCollection:
         embedding_function: Any = None,
         data_loader: Any = None,
     ) -> None:
+        if embedding_function is not None:
+            validate_embedding_function(embedding_function)
         self._client = client
         self._model = model
         self._embedding_function = embedding_function
+        # The function rebuilt from the configuration, and the record it was built from.
+        self._recorded: tuple[Any, Any] | None = None
         self._data_loader = data_loader
 
     def __repr__(self) -> str:
@@ -128,11 +141,17 @@ class AsyncCollection:
 
     @property
     def configuration(self) -> dict[str, Any]:
-        """The collection configuration (HNSW parameters, embedding function)."""
-        return self._model.configuration
+        """The collection configuration: HNSW parameters and the embedding function (an
+        instance rebuilt from its record, or None), as chromadb gives it."""
+        configuration = dict(self._model.configuration)
+        configuration["embedding_function"] = embedding_function_from_config(
+            configuration.get("embedding_function")
+        )
+        return configuration
 
     @property
     def configuration_json(self) -> dict[str, Any]:
+        """The configuration as stored: the embedding function as its name and config."""
         return self._model.configuration
 
     @property
@@ -180,6 +199,9 @@ class AsyncCollection:
             new_metadata=metadata_problem(new_metadata),
         )
         check_update_target(update)
+        if update is not None and update.embedding_function is not None:
+            record = self._updated_function_record(update.embedding_function)
+            update = dataclasses.replace(update, embedding_function=record)
         new_configuration = (
             updated_configuration(self._model.configuration, update) if update else None
         )
@@ -193,6 +215,21 @@ class AsyncCollection:
             self._model.metadata = metadata
         if update:
             self._model.configuration = handle_configuration(self._model.configuration, update)
+
+    def _updated_function_record(self, function: Any) -> dict[str, Any]:
+        """What the configuration records after ``modify(configuration={"embedding_function":
+        function})``: chromadb's rule (same name, an accepted config change), checked before
+        anything is written. A dict is a record already (a server receiving a client's)."""
+        if isinstance(function, dict):
+            return function
+        if not function.is_legacy():
+            function.validate_config(function.get_config())
+        existing = embedding_function_from_config(
+            self._model.configuration.get("embedding_function")
+        )
+        if existing is not None:
+            function = overwrite_embedding_function(existing, function)
+        return embedding_function_to_config(function)
 
     # --- records ---
 
@@ -291,17 +328,31 @@ class AsyncCollection:
             check_embeddings_finite(vectors)
         return RecordBatch(id_list, vectors, metadata_list, document_list, uri_list)
 
-    async def _embed(self, texts: list[str | None]) -> npt.NDArray[np.float32]:
-        function = self._embedding_function
-        if function is None or function is DEFAULT_EMBEDDING_FUNCTION:
-            raise ValueError(
-                "No embeddings were given and the collection has no embedding function: pass "
-                "embeddings=... or create the collection with embedding_function=..."
-            )
+    async def _embed(
+        self, texts: list[str | None], *, is_query: bool = False
+    ) -> npt.NDArray[np.float32]:
         if any(t is None for t in texts):
             raise ValueError("Expected every document to be a str when computing embeddings")
-        result = await anyio.to_thread.run_sync(function, texts)
-        return normalize_embeddings(result if isinstance(result, np.ndarray) else list(result))
+        vectors = await embed(self._function(), texts, is_query=is_query)
+        return normalize_embeddings(vectors)
+
+    def _function(self) -> Any:
+        """The function that embeds documents and query texts, chosen as chromadb does: the
+        caller's own; else the one the configuration records; else, for a collection that
+        records nothing, the default model; a legacy record needs the caller's function."""
+        function = self._embedding_function
+        if function is not None and not isinstance(function, DefaultEmbeddingFunction):
+            return function
+        record = self._model.configuration.get("embedding_function")
+        if self._recorded is None or self._recorded[0] != record:
+            self._recorded = (record, embedding_function_from_config(record))
+        if self._recorded[1] is not None:
+            return self._recorded[1]
+        if record is None:
+            return function if function is not None else DEFAULT_EMBEDDING_FUNCTION
+        if function is None:
+            raise ValueError(NO_FUNCTION_MESSAGE)
+        return function
 
     async def get(
         self,
@@ -377,7 +428,7 @@ class AsyncCollection:
                 if query_texts is None:
                     raise ValueError("query_images and query_uris are not supported yet")
                 texts = normalize_documents(query_texts, allow_none=False) or []
-                vectors = await self._embed(list(texts))
+                vectors = await self._embed(list(texts), is_query=True)
         return await self._backend.query(
             self._model, vectors, id_list, n, where, where_document, include
         )

@@ -12,10 +12,12 @@ from __future__ import annotations
 import copy
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from achroma.api.config_serde import CREATE, SPACES, UPDATE, deserialize
+from achroma.embeddings import embedding_function_to_config
 from achroma.errors import InvalidArgumentError
 
 DEFAULT_HNSW: dict[str, Any] = {
@@ -57,17 +59,78 @@ def _filled(fields: dict[str, Any]) -> dict[str, Any]:
 # --- create ---
 
 
-def create_json(configuration: Any) -> str | None:
-    """A create's `configuration` as chromadb's client hands it on (None: nothing to parse)."""
-    if configuration is None:
+@dataclass(frozen=True)
+class Recorded:
+    """An embedding function's record as a client sent it (None: it sent none); a server
+    keeps it as it is, as Chroma's does."""
+
+    record: dict[str, Any] | None
+
+
+def create_json(
+    configuration: Any, metadata: Any = None, embedding_function: Any = None
+) -> str | None:
+    """A create's `configuration` as chromadb's client hands it on (None: nothing to parse).
+
+    `embedding_function` is the one the collection records: the configuration's, else the
+    caller's. Its name and config are recorded, and where neither the configuration nor the
+    ``hnsw:space`` metadata gives a distance, the function's default space is used (with
+    chromadb's warning for a space the function does not support). A dict is a function
+    `Recorded` is a function's record received as JSON (by a server, from a client)."""
+    if not configuration and embedding_function is None:
         return None
-    configuration.get("embedding_function")  # chromadb's first look: AttributeError if no dict
-    if not configuration:
-        return None
+    configuration = configuration or {}
     hnsw, spann = configuration.get("hnsw"), configuration.get("spann")
     if hnsw is not None and spann is not None:
         raise ValueError("hnsw and spann cannot both be provided")
-    return json.dumps({"hnsw": hnsw, "spann": spann, "embedding_function": {"type": "legacy"}})
+    if embedding_function is None:
+        recorded: Any = LEGACY_FUNCTION
+    elif isinstance(embedding_function, Recorded):
+        recorded = embedding_function.record
+    else:
+        recorded, hnsw, spann = _record_function(embedding_function, hnsw, spann, metadata)
+    return json.dumps({"hnsw": hnsw, "spann": spann, "embedding_function": recorded})
+
+
+LEGACY_FUNCTION: dict[str, Any] = {"type": "legacy"}
+
+
+def _record_function(
+    function: Any, hnsw: Any, spann: Any, metadata: Any
+) -> tuple[dict[str, Any], Any, Any]:
+    """chromadb's recording of a function object, with its default-space rule."""
+    try:
+        if function.is_legacy():
+            return LEGACY_FUNCTION, hnsw, spann
+        if hnsw is None and spann is None and (metadata or {}).get("hnsw:space") is None:
+            hnsw = {"space": function.default_space()}
+        hnsw = _with_space(function, hnsw)
+        spann = _with_space(function, spann)
+        if hnsw is None and spann is None:
+            _check_space(function, metadata.get("hnsw:space"))
+        return embedding_function_to_config(function), hnsw, spann
+    except Exception as exc:
+        warnings.warn(f"legacy embedding function config: {exc}", DeprecationWarning, 3)
+        return LEGACY_FUNCTION, hnsw, spann
+
+
+def _with_space(function: Any, index: Any) -> Any:
+    if index is None:
+        return None
+    if index.get("space") is None:
+        index = {**index, "space": function.default_space()}
+    _check_space(function, index.get("space"))
+    return index
+
+
+def _check_space(function: Any, space: Any) -> None:
+    supported = function.supported_spaces()
+    if space not in supported:
+        warnings.warn(
+            f"space {space} is not supported by {function.name()}. Supported spaces: {supported}",
+            UserWarning,
+            stacklevel=5,
+        )
 
 
 def _legacy_ok(field: str, value: Any) -> bool:
@@ -94,9 +157,7 @@ def _legacy_hnsw(metadata: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def create_configuration(
-    text: str | None, metadata: dict[str, Any] | None, embedding_function: Any
-) -> dict[str, Any]:
+def create_configuration(text: str | None, metadata: dict[str, Any] | None) -> dict[str, Any]:
     """The stored configuration of a new collection, from `create_json`'s text and the
     (converted) metadata. Legacy metadata keys count only when the configuration leaves HNSW
     at its defaults; a SPANN configuration becomes HNSW with its space (there is no SPANN
@@ -110,7 +171,9 @@ def create_configuration(
         stored = _filled(legacy)
     else:
         stored = _filled(hnsw)
-    return {"hnsw": stored, "spann": None, "embedding_function": embedding_function}
+    # The function's record is kept as given: its config is the function's own business.
+    recorded = json.loads(text).get("embedding_function") if text is not None else None
+    return {"hnsw": stored, "spann": None, "embedding_function": recorded}
 
 
 # --- modify ---

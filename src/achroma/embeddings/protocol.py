@@ -233,11 +233,15 @@ class AsyncEmbeddingFunction(_Described, Protocol[D]):
 
 def validate_embedding_function(embedding_function: Any) -> None:
     """Raise chromadb's error if ``__call__`` does not take exactly ``(self, input)``."""
-    got = list(inspect.signature(type(embedding_function).__call__).parameters)
-    if got != ["self", "input"]:
+    got = inspect.signature(type(embedding_function).__call__).parameters.keys()
+    expected = inspect.signature(EmbeddingFunction.__call__).parameters.keys()
+    if list(got) != list(expected):
         raise ValueError(
             "Expected EmbeddingFunction.__call__ to have the following signature: "
-            f"['self', 'input'], got {got}\nPlease see "
-            "https://docs.trychroma.com/guides/embeddings for details of the "
-            "EmbeddingFunction interface."
+            f"{expected}, got {got}\n"
+            "Please see https://docs.trychroma.com/guides/embeddings for details of the "
+            "EmbeddingFunction interface.\n"
+            "Please note the recent change to the EmbeddingFunction interface: "
+            "https://docs.trychroma.com/deployment/migration#migration-to-0.4.16---november-7,"
+            "-2023 \n"
         )

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from achroma.api.collection import AsyncCollection
+from achroma.api.configuration import Recorded
 from achroma.errors import ChromaError
 from achroma.http import wire
 from achroma.server import records
@@ -153,9 +154,14 @@ async def count_collections(request: Request) -> Any:
 @endpoint()
 async def create_collection(request: Request) -> Any:
     payload = await body(request, required=("name",))
+    configuration = payload.get("configuration")
+    if isinstance(configuration, dict) and configuration:
+        # The client recorded the embedding function (or none): keep its record as sent.
+        ef = Recorded(configuration.get("embedding_function"))
+        configuration = {**configuration, "embedding_function": ef}
     created = await client(request).create_collection(
         payload["name"],
-        configuration=payload.get("configuration"),
+        configuration=configuration,
         metadata=payload.get("metadata"),
         embedding_function=None,
         get_or_create=bool(payload.get("get_or_create", False)),
