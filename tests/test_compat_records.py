@@ -1040,7 +1040,7 @@ def test_regex_dialect_matches_chromadb(pair: Pair, pattern: str) -> None:
     pair.run("get", {"where_document": {"$not_regex": pattern}})
 
 
-# More of the crate's grammar: errors with their caret notation, nested classes and set
+# More of the crate's grammar (beyond REGEX_PATTERNS): errors with their caret notation, nested classes and set
 # operations, flags, escapes and Unicode properties. (`\p{age=...}` is a known gap.)
 REGEX_CORPUS = [
     "{",
@@ -1158,33 +1158,6 @@ REGEX_CORPUS = [
     "(?P<a>x)(?P<a>y)",
     "a{1001}",
     "(a{500}){500}",
-    "e$",
-    "\\z",
-    "\\Z",
-    "\\A",
-    "(?m)^line2",
-    "(?s)1.line",
-    "1.line",
-    "\\w+ ß",
-    "[[:alpha:]]+",
-    "\\pL",
-    "a{,2}",
-    "a{2}",
-    "\\h",
-    "a(?=b)",
-    "(?<=a)b",
-    "(ab)\\1",
-    "(?P<n>a)",
-    "(?<n>a)",
-    "\\d",
-    "x*+",
-    "(",
-    "[",
-    "*",
-    "a**",
-    "(?i)ÜNÏ",
-    "\\bab",
-    "(?x) a b",
     "(?i)SS",
     "(?i)ß",
     "(?i)[a-c]B",
