@@ -55,6 +55,15 @@ def _empty() -> tuple[Keys, Distances]:
     return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32)
 
 
+def _keep(rows: Hits, allowed: Keys, k: int) -> Hits:
+    """Each row's first `k` hits whose key is in `allowed`."""
+    out: Hits = []
+    for row_keys, row_distances in rows:
+        mask = np.isin(row_keys, allowed)
+        out.append((row_keys[mask][:k], row_distances[mask][:k]))
+    return out
+
+
 def _trim(keys: Keys, distances: Distances) -> tuple[Keys, Distances]:
     used = keys != NO_KEY
     return keys[used], distances[used]
@@ -92,11 +101,8 @@ async def _oversampled(
     allowed = np.unique(candidates)
     while width < total // 2:
         keys, distances = await index.search(queries, width)
-        hits: Hits = []
-        for i in range(len(queries)):
-            row_keys, row_distances = _trim(keys[i], distances[i])
-            mask = np.isin(row_keys, allowed, assume_unique=False)
-            hits.append((row_keys[mask][:k], row_distances[mask][:k]))
+        rows = [_trim(keys[i], distances[i]) for i in range(len(queries))]
+        hits = _keep(rows, allowed, k)
         if all(len(h[0]) >= want for h in hits):
             return hits
         width *= 4
@@ -121,10 +127,7 @@ async def post_filtered(
         rows = [_trim(keys[i], distances[i]) for i in range(len(queries))]
         seen = np.unique(np.concatenate([row_keys for row_keys, _ in rows]))
         allowed = np.fromiter(await passing(seen.tolist()), dtype=np.uint64)
-        hits: Hits = []
-        for row_keys, row_distances in rows:
-            mask = np.isin(row_keys, allowed)
-            hits.append((row_keys[mask][:k], row_distances[mask][:k]))
+        hits = _keep(rows, allowed, k)
         if all(len(h[0]) >= k for h in hits):
             return hits
         share = len(allowed) / max(1, len(seen))
