@@ -22,6 +22,18 @@ from achroma.api.models import (
     Tenant,
     UserIdentity,
 )
+from achroma.api.types import (
+    URI,
+    CollectionMetadata,
+    IDs,
+    Metadata,
+    Metadatas,
+    UpdateCollectionMetadata,
+    UpdateMetadata,
+    URIs,
+    Where,
+    WhereDocument,
+)
 from achroma.clients import (
     AdminAPI,
     AdminClient,
@@ -53,6 +65,16 @@ AsyncClientAPI = AsyncClient
 
 
 __all__ = [
+    "WhereDocument",
+    "Where",
+    "UpdateMetadata",
+    "UpdateCollectionMetadata",
+    "URIs",
+    "URI",
+    "Metadatas",
+    "Metadata",
+    "IDs",
+    "CollectionMetadata",
     "AdminClient",
     "AdminAPI",
     "AsyncAdminClient",

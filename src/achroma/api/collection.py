@@ -32,14 +32,17 @@ from achroma.api.records import (
     RecordBatch,
     check_embeddings_finite,
     check_lengths,
+    check_uris,
     normalize_documents,
     normalize_embeddings,
     normalize_ids,
+    normalize_images,
     normalize_metadatas,
     normalize_query_ids,
     normalize_uris,
     reject_none_values,
     validate_get_limit_offset,
+    validate_images,
     validate_include,
     validate_n_results,
 )
@@ -52,6 +55,7 @@ from achroma.api.validation import (
     require_str,
     validate_collection_name,
 )
+from achroma.data_loaders import load
 from achroma.embeddings import (
     DefaultEmbeddingFunction,
     embed,
@@ -75,10 +79,38 @@ OneOrMany: TypeAlias = Union[T, list[T]]  # noqa: UP007 (a runtime alias on Pyth
 # nothing; the model is read on first use).
 DEFAULT_EMBEDDING_FUNCTION: Any = DefaultEmbeddingFunction()
 
+NO_LOADER_MESSAGE = "You must set a data loader on the collection if loading from URIs."
+
 NO_FUNCTION_MESSAGE = (
     "You must provide an embedding function to compute embeddings."
     "https://docs.trychroma.com/guides/embeddings"
 )
+
+
+@dataclasses.dataclass
+class Inputs:
+    """What an embedding function can embed, one list per record or query (None: not given)."""
+
+    documents: list[Any] | None
+    images: list[Any] | None
+    uris: list[Any] | None
+
+
+# The inputs each operation embeds when no embeddings are given, in chromadb's terms.
+EMBEDDABLE = {
+    "add": ("documents", "images", "uris"),
+    "query": ("documents", "images", "uris"),
+    "upsert": ("documents", "images"),
+    "update": ("documents", "images"),
+}
+
+
+def with_uris(include: list[Include]) -> list[Include]:
+    """`include` for the backend: loading "data" needs the URIs, which the result then
+    includes too (as in chromadb)."""
+    if "data" in include and "uris" not in include:
+        return [*include, "uris"]
+    return include
 
 
 @contextlib.contextmanager
@@ -310,31 +342,51 @@ class AsyncCollection:
             document_list = normalize_documents(
                 documents, allow_none=op != "update" or vectors is not None
             )
+            image_list = normalize_images(images)
             uri_list = normalize_uris(uris)
             check_lengths(
-                id_list,
+                ids=id_list,
                 metadatas=metadata_list,
                 embeddings=list(vectors) if vectors is not None else None,
                 documents=document_list,
+                images=image_list,
                 uris=uri_list,
             )
-            if images is not None:
-                raise ValueError("images are not supported yet: pass embeddings or documents")
-            if vectors is None and document_list is not None:
-                vectors = await self._embed(document_list)
+            validate_images(image_list)
+            if vectors is None:
+                # As in chromadb, uris are embedded (through the data loader) only on add;
+                # upsert and update store them beside what they embed.
+                inputs = Inputs(document_list, image_list, uri_list if op == "add" else None)
+                if op != "update" or inputs.documents is not None or inputs.images is not None:
+                    vectors = await self._embed_inputs(inputs, EMBEDDABLE[op])
+        check_uris(uri_list)
         if op == "add":
             reject_none_values(metadata_list)
         if vectors is not None:
             check_embeddings_finite(vectors)
         return RecordBatch(id_list, vectors, metadata_list, document_list, uri_list)
 
-    async def _embed(
-        self, texts: list[str | None], *, is_query: bool = False
+    async def _embed_inputs(
+        self, inputs: Inputs, fields: tuple[str, ...], *, is_query: bool = False
     ) -> npt.NDArray[np.float32]:
-        if any(t is None for t in texts):
+        """Embed the one field of `inputs` that is given: documents, images, or the data the
+        data loader reads from URIs."""
+        given = [f for f in fields if getattr(inputs, f) is not None]
+        if len(given) != 1:
+            raise ValueError(f"Exactly one of {', '.join(fields)} must be provided")
+        field = given[0]
+        data: Any = getattr(inputs, field)
+        if field == "documents" and any(d is None for d in data):
             raise ValueError("Expected every document to be a str when computing embeddings")
-        vectors = await embed(self._function(), texts, is_query=is_query)
+        if field == "uris":
+            data = await self._load(data)
+        vectors = await embed(self._function(), data, is_query=is_query)
         return normalize_embeddings(vectors)
+
+    async def _load(self, uris: list[Any]) -> Any:
+        if self._data_loader is None:
+            raise ValueError(NO_LOADER_MESSAGE)
+        return await load(self._data_loader, uris)
 
     def _function(self) -> Any:
         """The function that embeds documents and query texts, chosen as chromadb does: the
@@ -375,13 +427,14 @@ class AsyncCollection:
             self._check_filters(where, where_document)
             include = validate_include(include, allow_distances=False)
             if "data" in include and self._data_loader is None:
-                raise ValueError(
-                    "You must set a data loader on the collection if loading from URIs."
-                )
+                raise ValueError(NO_LOADER_MESSAGE)
         validate_get_limit_offset(limit, offset)
-        return await self._backend.get(
-            self._model, id_list, where, where_document, limit, offset, include
+        result = await self._backend.get(
+            self._model, id_list, where, where_document, limit, offset, with_uris(include)
         )
+        if "data" in include and result["uris"] is not None:
+            result["data"] = await self._load(result["uris"])
+        return result
 
     async def peek(self, limit: int = 10) -> GetResult:
         """The first `limit` records, with their embeddings."""
@@ -404,8 +457,9 @@ class AsyncCollection:
     ) -> QueryResult:
         """The `n_results` nearest records to each query, nearest first.
 
-        Give query vectors, or `query_texts` for the embedding function. `where`,
-        `where_document` and `ids` restrict the search; results stay exact under filters.
+        Give query vectors, or one of `query_texts`, `query_images` or `query_uris` (read
+        by the data loader) for the embedding function. `where`, `where_document` and `ids`
+        restrict the search; results stay exact under filters.
         """
         with errors_in("query"):
             include = validate_include(include, allow_distances=True)
@@ -421,17 +475,29 @@ class AsyncCollection:
             vectors = (
                 normalize_embeddings(query_embeddings) if query_embeddings is not None else None
             )
+            inputs = Inputs(
+                normalize_documents(query_texts, allow_none=vectors is not None),
+                normalize_images(query_images),
+                normalize_uris(query_uris),
+            )
+            check_lengths(
+                embeddings=list(vectors) if vectors is not None else None,
+                documents=inputs.documents,
+                images=inputs.images,
+                uris=inputs.uris,
+            )
+            validate_images(inputs.images)
             n = validate_n_results(n_results)
             self._check_filters(where, where_document)
             id_list = normalize_query_ids(ids)
             if vectors is None:
-                if query_texts is None:
-                    raise ValueError("query_images and query_uris are not supported yet")
-                texts = normalize_documents(query_texts, allow_none=False) or []
-                vectors = await self._embed(list(texts), is_query=True)
-        return await self._backend.query(
-            self._model, vectors, id_list, n, where, where_document, include
+                vectors = await self._embed_inputs(inputs, EMBEDDABLE["query"], is_query=True)
+        result = await self._backend.query(
+            self._model, vectors, id_list, n, where, where_document, with_uris(include)
         )
+        if "data" in include and self._data_loader is not None and result["uris"] is not None:
+            result["data"] = [await self._load(uris) for uris in result["uris"]]
+        return result
 
     async def delete(
         self,

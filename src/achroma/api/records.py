@@ -127,10 +127,14 @@ def _as_list(value: Any, single: type | tuple[type, ...]) -> Any:
     return [value] if isinstance(value, single) else value
 
 
-def check_lengths(ids: list[str], **columns: Sequence[Any] | None) -> None:
+def check_lengths(**columns: Sequence[Any] | None) -> None:
+    """Every given column is non-empty and all are equally long (columns in chromadb's order)."""
     given = {name: len(col) for name, col in columns.items() if col is not None}
-    if any(n != len(ids) for n in given.values()):
-        parts = ", ".join([f"ids: {len(ids)}"] + [f"{k}: {v}" for k, v in given.items()])
+    empty = [name for name, n in given.items() if n == 0]
+    if empty:
+        raise ValueError(f"Non-empty lists are required for {empty}")
+    if len(set(given.values())) > 1:
+        parts = ", ".join(f"{k}: {v}" for k, v in given.items())
         raise ValueError(f"Unequal lengths for fields: {parts}")
 
 
@@ -206,14 +210,42 @@ def normalize_documents(documents: Any, allow_none: bool) -> list[str | None] | 
     return list(documents)
 
 
-def normalize_uris(uris: Any) -> list[str | None] | None:
+def normalize_uris(uris: Any) -> list[Any] | None:
+    """One URI or a list. Items are type-checked late, by `check_uris`, as chromadb does."""
     if uris is None:
         return None
     uris = _as_list(uris, str)
-    for u in uris:
-        if u is not None and not isinstance(u, str):
-            raise ValueError(f"Expected URI to be a str, got {u}")
+    if not isinstance(uris, list):
+        raise ValueError(f"Expected URIs to be a list, got {uris}")
     return list(uris)
+
+
+def check_uris(uris: list[Any] | None) -> None:
+    """chromadb checks URI types only when the request is sent, after embedding, and raises
+    TypeError there."""
+    for u in uris or ():
+        if u is not None and not isinstance(u, str):
+            raise TypeError(
+                f"argument 'uris': '{type(u).__name__}' object cannot be converted to 'PyString'"
+            )
+
+
+def is_image(target: Any) -> bool:
+    """An image is a numpy array of two or more dimensions (chromadb's rule)."""
+    return isinstance(target, np.ndarray) and target.ndim >= 2
+
+
+def normalize_images(images: Any) -> list[Any] | None:
+    """One image (a numpy array) or a list of them; checked by `validate_images`."""
+    if images is None:
+        return None
+    return images if isinstance(images, list) else [images]
+
+
+def validate_images(images: list[Any] | None) -> None:
+    for image in images or ():
+        if not is_image(image):
+            raise ValueError(f"Expected image to be a numpy array, got {image}")
 
 
 def check_embeddings_finite(embeddings: npt.NDArray[np.float32]) -> None:

@@ -25,13 +25,19 @@ def columns(include: Sequence[str]) -> dict[str, bool]:
     return {
         "embeddings": "embeddings" in include,
         "documents": "documents" in include,
-        "uris": "uris" in include or "data" in include,
+        # A record's URI also decides whether its missing metadata reads as {} or None.
+        "uris": "uris" in include or "data" in include or "metadatas" in include,
         "metadatas": "metadatas" in include,
     }
 
 
-def _metadata(encoded: str | None) -> Metadata | None:
-    return json.loads(encoded) if encoded is not None else None
+def _metadata(row: Row) -> Metadata | None:
+    """chromadb keeps a record's URI among its metadata, so a record with a URI and no
+    metadata reads as {} there; achroma gives the same."""
+    if row.metadata is not None:
+        decoded: Metadata = json.loads(row.metadata)
+        return decoded
+    return {} if row.uri is not None else None
 
 
 def _embeddings(rows: Sequence[Row], dimension: int | None) -> npt.NDArray[np.float64]:
@@ -49,7 +55,7 @@ def _fields(rows: Sequence[Row], include: Sequence[str], dimension: int | None) 
         "uris": [r.uri for r in rows] if "uris" in include else None,
         "included": list(include),
         "data": None,
-        "metadatas": [_metadata(r.metadata) for r in rows] if "metadatas" in include else None,
+        "metadatas": [_metadata(r) for r in rows] if "metadatas" in include else None,
     }
 
 
