@@ -26,7 +26,8 @@ print(f"'{collection.name}' holds {collection.count()} documents in ./chroma")
 for question in ["nearest neighbour search for vectors", "database crash safety"]:
     result = collection.query(query_texts=[question], n_results=2)
     print(f"\n{question!r}:")
-    for id_, distance, doc in zip(result["ids"][0], result["distances"][0], result["documents"][0]):
+    hits = zip(result["ids"][0], result["distances"][0], result["documents"][0], strict=True)
+    for id_, distance, doc in hits:
         print(f"  {id_:8} {distance:.3f}  {doc}")
 
 storage = collection.get(where={"topic": "storage"})
