@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,8 @@ import anyio
 import numpy as np
 import numpy.typing as npt
 from usearch.index import Index
+
+from achroma.engine.rwlock import RWLock
 
 Keys = npt.NDArray[np.uint64]
 Vectors = npt.NDArray[np.float32]
@@ -35,48 +36,6 @@ PARALLEL_ADD = 2048
 
 # Chroma's space names and the USearch metrics that report the same distances.
 METRICS = {"l2": "l2sq", "cosine": "cos", "ip": "ip"}
-
-
-class RWLock:
-    """Many readers (searches) or one writer (add/remove/load); waiting writers go first."""
-
-    def __init__(self) -> None:
-        self._cond = anyio.Condition()
-        self._readers = 0
-        self._writer = False
-        self._waiting_writers = 0
-
-    @contextlib.asynccontextmanager
-    async def read(self) -> AsyncIterator[None]:
-        async with self._cond:
-            while self._writer or self._waiting_writers:
-                await self._cond.wait()
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with anyio.CancelScope(shield=True):
-                async with self._cond:
-                    self._readers -= 1
-                    self._cond.notify_all()
-
-    @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[None]:
-        async with self._cond:
-            self._waiting_writers += 1
-            try:
-                while self._writer or self._readers:
-                    await self._cond.wait()
-            finally:
-                self._waiting_writers -= 1
-            self._writer = True
-        try:
-            yield
-        finally:
-            with anyio.CancelScope(shield=True):
-                async with self._cond:
-                    self._writer = False
-                    self._cond.notify_all()
 
 
 class VectorIndex:
