@@ -3,6 +3,9 @@ and a cancelled waiter leaves the lock usable."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
 import anyio
 import pytest
 
@@ -11,21 +14,30 @@ from achroma.engine.rwlock import RWLock
 pytestmark = pytest.mark.anyio
 
 
-async def test_readers_hold_the_lock_together() -> None:
-    lock, inside, most = RWLock(), 0, 0
+async def _most_inside(enter: Callable[[], AbstractAsyncContextManager[None]], tasks: int) -> int:
+    """How many of `tasks` concurrent holders were inside the lock at once, at most."""
+    inside = most = 0
 
-    async def read() -> None:
+    async def hold() -> None:
         nonlocal inside, most
-        async with lock.read():
+        async with enter():
             inside += 1
             most = max(most, inside)
-            await anyio.sleep(0.01)
+            await anyio.sleep(0.005)
             inside -= 1
 
     async with anyio.create_task_group() as tg:
-        for _ in range(5):
-            tg.start_soon(read)
-    assert most == 5
+        for _ in range(tasks):
+            tg.start_soon(hold)
+    return most
+
+
+async def test_readers_hold_the_lock_together() -> None:
+    assert await _most_inside(RWLock().read, 5) == 5
+
+
+async def test_writers_exclude_each_other() -> None:
+    assert await _most_inside(RWLock().write, 4) == 1
 
 
 async def test_a_writer_waits_for_readers_and_then_goes_before_new_readers() -> None:
@@ -52,23 +64,6 @@ async def test_a_writer_waits_for_readers_and_then_goes_before_new_readers() -> 
         tg.start_soon(write)
         tg.start_soon(read, "r2", 0.005)  # arrives while the writer waits
     assert events == ["r1 in", "r1 out", "writer in", "writer out", "r2 in", "r2 out"]
-
-
-async def test_writers_exclude_each_other() -> None:
-    lock, inside, most = RWLock(), 0, 0
-
-    async def write() -> None:
-        nonlocal inside, most
-        async with lock.write():
-            inside += 1
-            most = max(most, inside)
-            await anyio.sleep(0.005)
-            inside -= 1
-
-    async with anyio.create_task_group() as tg:
-        for _ in range(4):
-            tg.start_soon(write)
-    assert most == 1
 
 
 async def test_a_cancelled_waiting_writer_lets_blocked_readers_in() -> None:
