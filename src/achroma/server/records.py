@@ -33,28 +33,26 @@ def _include(payload: dict[str, Any], default: list[str]) -> Any:
     return list(default) if include is None else include
 
 
-@endpoint(status=201)
-async def add(request: Request) -> Any:
+async def _write(request: Request, method: str) -> Any:
+    """add and upsert: the same body, with embeddings required."""
     payload = await body(request, required=("ids", "embeddings"))
     target = await collection(request)
-    await target.add(
+    await getattr(target, method)(
         ids=payload["ids"],
         embeddings=wire.embeddings_from_json(payload["embeddings"]),
         **_columns(payload),
     )
     return {}
+
+
+@endpoint(status=201)
+async def add(request: Request) -> Any:
+    return await _write(request, "add")
 
 
 @endpoint()
 async def upsert(request: Request) -> Any:
-    payload = await body(request, required=("ids", "embeddings"))
-    target = await collection(request)
-    await target.upsert(
-        ids=payload["ids"],
-        embeddings=wire.embeddings_from_json(payload["embeddings"]),
-        **_columns(payload),
-    )
-    return {}
+    return await _write(request, "upsert")
 
 
 @endpoint()
