@@ -170,7 +170,10 @@ async def test_an_unsupported_space_warns_as_chromadb_does(client: Any) -> None:
 
 
 async def test_get_collection_restores_the_recorded_function(client: Any) -> None:
-    created = await client.create_collection("docs", embedding_function=LengthFunction(2))
+    # l2: in the function's default cosine space every [n, n] ties with every other.
+    created = await client.create_collection(
+        "docs", embedding_function=LengthFunction(2), configuration={"hnsw": {"space": "l2"}}
+    )
     await created.add(ids=["a"], documents=["four"])
     col = await client.get_collection("docs")
     await col.add(ids=["b"], documents=["seven!!"])

@@ -95,8 +95,17 @@ def _index_files(path: Path) -> list[Path]:
 
 def test_index_is_saved_on_close(tmp_path: Path) -> None:
     _fill(tmp_path, ["a", "b"], 0)
-    names = [f.suffix for f in _index_files(tmp_path)]
-    assert names == [".json", ".usearch"]
+    names = sorted(f.suffix for f in _index_files(tmp_path))
+    assert names == [".json", ".lock", ".npz", ".usearch"]
+
+
+def test_each_save_writes_a_new_generation_and_removes_the_old(tmp_path: Path) -> None:
+    _fill(tmp_path, ["a", "b"], 0)
+    first = {f.name for f in _index_files(tmp_path)}
+    _fill(tmp_path, ["c"], 1)
+    second = {f.name for f in _index_files(tmp_path)}
+    assert len(second) == 4
+    assert len(first & second) == 2  # the pointer and the lock; the graph files are new
 
 
 def test_stale_index_file_is_caught_up_from_sqlite(tmp_path: Path) -> None:
@@ -110,7 +119,9 @@ def test_stale_index_file_is_caught_up_from_sqlite(tmp_path: Path) -> None:
     assert _nearest(tmp_path, np.vstack([first, second])) == ["a", "b", "c", "d", "e"]
 
 
-@pytest.mark.parametrize("damage", ["delete", "corrupt", "truncate"])
+@pytest.mark.parametrize(
+    "damage", ["delete", "corrupt", "truncate", "flip header byte", "groups", "pointer"]
+)
 def test_missing_or_corrupt_index_is_rebuilt(tmp_path: Path, damage: str) -> None:
     vectors = _fill(tmp_path, ["a", "b", "c", "d"], 2)
     index_file = next(f for f in _index_files(tmp_path) if f.suffix == ".usearch")
@@ -118,9 +129,29 @@ def test_missing_or_corrupt_index_is_rebuilt(tmp_path: Path, damage: str) -> Non
         index_file.unlink()
     elif damage == "corrupt":
         index_file.write_bytes(b"not an index" * 100)
-    else:
+    elif damage == "truncate":
         index_file.write_bytes(index_file.read_bytes()[:64])
-    assert _nearest(tmp_path, vectors) == ["a", "b", "c", "d"]
+    elif damage == "flip header byte":
+        data = bytearray(index_file.read_bytes())
+        data[40] ^= 0xFF
+        index_file.write_bytes(bytes(data))
+    elif damage == "groups":
+        next(f for f in _index_files(tmp_path) if f.suffix == ".npz").write_bytes(b"x")
+    else:
+        next(f for f in _index_files(tmp_path) if f.suffix == ".json").write_text("{")
+    # In a child process: a damaged file that got memory-mapped could crash it.
+    code = textwrap.dedent(
+        f"""
+        import numpy as np, achroma
+        client = achroma.PersistentClient({str(tmp_path)!r})
+        col = client.get_collection("idx", embedding_function=None)
+        vectors = np.asarray({vectors.tolist()!r}, dtype=np.float32)
+        print([r[0] for r in col.query(query_embeddings=vectors, n_results=1)["ids"]])
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['a', 'b', 'c', 'd']"
 
 
 def test_deleted_records_never_come_back_from_an_old_index(tmp_path: Path) -> None:

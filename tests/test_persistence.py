@@ -1,10 +1,20 @@
-"""Data survives close and re-open; paths are independent; clients share a path's store."""
+"""Data survives close and re-open; paths are independent; clients share a path's store; a
+store whose directory was deleted while open writes nothing there again."""
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 import achroma
@@ -95,3 +105,53 @@ async def test_async_ephemeral_clients_share_a_store_until_all_close() -> None:
     fresh = await achroma.AsyncEphemeralClient()
     assert await fresh.list_collections() == []
     await fresh.close()
+
+
+def _deleted_while_open(directory: str) -> Any:
+    client = achroma.PersistentClient(directory)
+    col = client.create_collection("docs", embedding_function=None)
+    vectors = np.random.default_rng(0).standard_normal((50, 8))
+    col.add(ids=[str(i) for i in range(50)], embeddings=vectors)
+    col.query(query_embeddings=vectors[:1], n_results=1)  # an open index, unsaved
+    shutil.rmtree(directory)
+    return client
+
+
+def test_a_store_deleted_while_open_is_not_written_again(caplog: pytest.LogCaptureFixture) -> None:
+    with tempfile.TemporaryDirectory() as parent:
+        directory = os.path.join(parent, "chroma")
+        client = _deleted_while_open(directory)
+        with caplog.at_level(logging.WARNING, logger="achroma"):
+            client.close()
+        assert not os.path.exists(directory)
+    warnings = [r for r in caplog.records if r.name == "achroma" and r.levelno >= logging.WARNING]
+    assert len(warnings) == 1
+    assert "deleted while it was open" in warnings[0].getMessage()
+
+
+def test_a_store_deleted_while_open_is_not_written_again_at_exit(tmp_path: Path) -> None:
+    """The TemporaryDirectory pattern of users' tests: the directory goes before the client
+    is closed, which then happens at interpreter exit."""
+    script = textwrap.dedent(
+        """
+        import tempfile
+        import numpy as np
+        import achroma
+
+        with tempfile.TemporaryDirectory() as directory:
+            client = achroma.PersistentClient(directory)
+            col = client.create_collection("docs", embedding_function=None)
+            vectors = np.random.default_rng(0).standard_normal((50, 8))
+            col.add(ids=[str(i) for i in range(50)], embeddings=vectors)
+            col.query(query_embeddings=vectors[:1], n_results=1)
+        print(directory)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert not os.path.exists(done.stdout.strip())
+    # Python's last-resort handler prints the one warning, and nothing else is said.
+    assert done.stderr.count("deleted while it was open") == 1, done.stderr
+    assert done.stderr.strip().count("\n") == 0, done.stderr

@@ -1,18 +1,25 @@
-"""`VectorIndex`: the USearch HNSW index of one collection.
+"""`VectorIndex`: the vector index of one collection, an HNSW graph that never hides a record.
 
-The index is derived data. SQLite holds every vector; the index remembers the write sequence
-number (`seq`) it has caught up to, and is saved next to the database as `<id>.usearch` plus a
-small `<id>.json` with that seq. On open it is memory-mapped (read-only) when its file is
-current, loaded and caught up from SQLite when behind, and rebuilt when missing or corrupt.
+The index is derived data: SQLite holds every vector, and the index remembers the write
+sequence number (`seq`) it has caught up to. Three things keep its answers trustworthy:
+
+- Collections of up to `EXACT_LIMIT` records are ranked exactly (USearch's exact scan over
+  every vector, ties in key order), as chromadb ranks its unindexed records: at that size
+  the scan costs about what a graph search does, and it has no misses.
+- Records with identical vectors share one graph node (`VectorGroups`): HNSW construction
+  degrades badly on exact ties, and a search expands a node into all of its records.
+- Removed and replaced vectors (the graph's `churn`) widen every search by their share, and
+  past `COMPACT_SHARE` of the records the owner (`Indexes`) rebuilds the graph beside the
+  live one and swaps it in (`snapshot`, `build`, `adopt`).
+
 Every USearch call runs in a worker thread so the event loop never waits on index work.
+Files are handled by `IndexFiles`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-from pathlib import Path
+import threading
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -20,13 +27,24 @@ import numpy as np
 import numpy.typing as npt
 from usearch.index import Index
 
+from achroma.engine.index_files import IndexFiles
 from achroma.engine.rwlock import RWLock
+from achroma.engine.vector_groups import (
+    ABSENT,
+    VectorGroups,
+    canonical,
+    vector_hashes,
+)
 
 Keys = npt.NDArray[np.uint64]
 Vectors = npt.NDArray[np.float32]
+Distances = npt.NDArray[np.float32]
 
-# Marks an unused result slot (USearch found fewer than k neighbours).
-NO_KEY = np.uint64(2**64 - 1)
+# Marks an unused result slot (fewer than k records found).
+NO_KEY = ABSENT
+
+# Up to this many records, searches rank exactly (see docs/reliability.md for the figures).
+EXACT_LIMIT = 2048
 
 # Save the index once this many vectors changed (see `save_due`).
 SAVE_AFTER = 20_000
@@ -34,25 +52,49 @@ SAVE_AFTER = 20_000
 # Graphs at least this big take batches on all cores.
 PARALLEL_ADD = 2048
 
+# Rebuild the graph once removed or replaced vectors reach this share of the records...
+COMPACT_SHARE = 0.25
+# ...and at least this many.
+COMPACT_MIN = 1024
+# Searches widen by the churned share, up to this factor.
+MAX_WIDENING = 4.0
+# A rebuild adds its vectors in slices this big (it can be abandoned between slices).
+BUILD_SLICE = 4096
+
 # Chroma's space names and the USearch metrics that report the same distances.
 METRICS = {"l2": "l2sq", "cosine": "cos", "ip": "ip"}
 
 
-class VectorIndex:
-    """One collection's HNSW graph, with the seq of the last write it reflects."""
+@dataclass
+class Snapshot:
+    """The graph's nodes and groups at one seq, to build a fresh graph from."""
 
-    def __init__(self, dimension: int, hnsw: dict[str, Any], file: Path | None) -> None:
+    seq: int
+    keys: Keys
+    vectors: Vectors
+    groups: dict[str, npt.NDArray[np.uint64]]
+
+
+class VectorIndex:
+    """One collection's HNSW graph and vector groups, with the seq of the last write."""
+
+    def __init__(self, dimension: int, hnsw: dict[str, Any], files: IndexFiles | None) -> None:
         self.dimension = dimension
         self.space = str(hnsw.get("space", "l2"))
         self.ef_search = int(hnsw.get("ef_search", 100))
         self._hnsw = hnsw
-        self.file = file
+        self.files = files
         self.seq = 0
         self.lock = RWLock()
         # Vectors changed since the last save (0: the file is current).
         self.unsaved = 0
+        # Saved files that did not validate are replaced by the next save, whatever their seq.
+        self.replace_saved = False
+        # Vectors removed or replaced in the graph since it was built.
+        self.churn = 0
         self._viewed = False
-        self._index = self._new()
+        self._graph = self._new()
+        self._groups = VectorGroups()
 
     def _new(self) -> Index:
         return Index(
@@ -64,171 +106,300 @@ class VectorIndex:
             expansion_search=self.ef_search,
         )
 
+    def _configure(self, graph: Index) -> Index:
+        # USearch files keep the connectivity, not the expansion settings.
+        graph.expansion_add = int(self._hnsw.get("ef_construction", 100))  # type: ignore[misc]
+        graph.expansion_search = self.ef_search  # type: ignore[misc]
+        return graph
+
     def __len__(self) -> int:
-        return len(self._index)
+        """Live records (graph nodes plus the records sharing their vectors)."""
+        return len(self._graph) + len(self._groups)
+
+    @property
+    def nodes(self) -> int:
+        return len(self._graph)
 
     # --- persistence ---
 
-    @property
-    def _meta_file(self) -> Path | None:
-        return meta_file_of(self.file) if self.file is not None else None
-
-    def _read_meta(self) -> dict[str, Any] | None:
-        meta_file = self._meta_file
-        try:
-            assert meta_file is not None
-            meta: dict[str, Any] = json.loads(meta_file.read_text())
-        except (OSError, ValueError, AssertionError):
-            return None
-        if meta.get("dimension") != self.dimension or meta.get("space") != self.space:
-            return None
-        return meta
-
     async def load(self) -> bool:
         """Map the saved index read-only; False (and an empty index) if none is usable."""
-        meta = self._read_meta()
-        if meta is None or self.file is None or not self.file.exists():
+        files = self.files
+        if files is None:
             return False
-        file = self.file
+        saved = await anyio.to_thread.run_sync(files.load, self.dimension, self.space)
+        if saved is None or saved.graph.ndim != self.dimension:
+            self.replace_saved = True
+            return False
         try:
-            index = await anyio.to_thread.run_sync(lambda: Index.restore(file, view=True))
-        except Exception:  # a corrupt file is rebuilt from SQLite
+            groups = VectorGroups.from_arrays(saved.groups)
+        except (ValueError, KeyError):
+            self.replace_saved = True
             return False
-        if index is None or index.ndim != self.dimension:
-            return False
-        index.expansion_search = self.ef_search  # type: ignore[misc]
-        self._index, self._viewed, self.seq = index, True, int(meta["seq"])
+        self._graph, self._groups = self._configure(saved.graph), groups
+        self._viewed, self.seq, self.churn = True, saved.seq, saved.churn
         return True
 
     async def _ensure_mutable(self) -> None:
-        # A memory-mapped view cannot take writes: load a private copy first.
-        if self._viewed and self.file is not None:
-            file = self.file
-            index = await anyio.to_thread.run_sync(lambda: Index.restore(file, view=False))
-            if index is None:
-                raise RuntimeError(f"vector index file {file} vanished")
-            index.expansion_search = self.ef_search  # type: ignore[misc]
-            self._index, self._viewed = index, False
+        # A memory-mapped view cannot take writes: copy it into memory first.
+        if self._viewed:
+            graph = self._graph
+            self._graph = self._configure(await anyio.to_thread.run_sync(graph.copy))
+            self._viewed = False
 
     async def save(self) -> None:
-        """Write the index and its seq atomically (index first: a newer index with an older
-        seq only replays idempotent changes)."""
-        if self.file is None or not self.unsaved:
+        """Write the index as a new generation of its files (callers hold `lock.read()`).
+
+        Skipped when another process already saved one at least as new."""
+        files = self.files
+        if files is None or not (self.unsaved or self.replace_saved):
             return
-        file, meta_file, index = self.file, self._meta_file, self._index
-        assert meta_file is not None
         meta = {"seq": self.seq, "dimension": self.dimension, "space": self.space}
-
-        def write() -> None:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = file.with_suffix(".usearch.tmp")
-            index.save(str(tmp))
-            os.replace(tmp, file)
-            tmp_meta = meta_file.with_suffix(".json.tmp")
-            tmp_meta.write_text(json.dumps(meta))
-            os.replace(tmp_meta, meta_file)
-
+        meta["churn"] = self.churn
+        graph, groups, replace = self._graph, self._groups.to_arrays(), self.replace_saved
         unsaved = self.unsaved
-        await anyio.to_thread.run_sync(write)
+        await anyio.to_thread.run_sync(files.save, graph, groups, meta, replace)
         self.unsaved -= unsaved
+        self.replace_saved = False
 
     @property
     def save_due(self) -> bool:
         """Whether enough changed that replaying them after a crash would cost more than a
         save: at least SAVE_AFTER vectors and at least the index's size (so saves stay
         amortised O(1) per added vector)."""
-        return self.file is not None and self.unsaved >= max(SAVE_AFTER, len(self._index))
+        return self.files is not None and self.unsaved >= max(SAVE_AFTER, len(self))
 
     # --- changes (callers hold `lock.write()`) ---
 
     async def reset(self) -> None:
-        self._index, self._viewed, self.seq = self._new(), False, 0
+        self._graph, self._groups, self._viewed, self.seq = self._new(), VectorGroups(), False, 0
+        self.churn = 0
         self.unsaved += 1
+        self.replace_saved = True  # rebuilt from SQLite: truer than whatever is saved
 
     async def upsert(self, keys: Keys, vectors: Vectors) -> None:
-        """Add vectors, replacing any the keys already have."""
+        """Add records' vectors, replacing any the keys already have."""
         if len(keys) == 0:
             return
         await self._ensure_mutable()
-        index = self._index
-
-        def run() -> None:
-            present = np.asarray(index.contains(keys), dtype=bool).reshape(-1)
-            if present.any():
-                index.remove(keys[present])
-            # Parallel insertion into a small graph occasionally leaves a node poorly linked
-            # (seen as top-1 misses on 300 vectors), so small graphs are built on one thread.
-            parallel = len(keys) >= 64 and len(index) + len(keys) >= PARALLEL_ADD
-            index.add(keys, vectors, threads=0 if parallel else 1)
-
-        await anyio.to_thread.run_sync(run)
+        await anyio.to_thread.run_sync(self._upsert, keys, vectors)
         self.unsaved += len(keys)
 
     async def remove(self, keys: Keys) -> None:
         if len(keys) == 0:
             return
         await self._ensure_mutable()
-        index = self._index
-        await anyio.to_thread.run_sync(lambda: index.remove(keys))
+        await anyio.to_thread.run_sync(self._remove, keys)
         self.unsaved += len(keys)
+
+    def _remove(self, keys: Keys) -> None:
+        groups, graph = self._groups, self._graph
+        grouped = [k for k in keys.tolist() if groups.group_of(k) is not None]
+        emptied, renames = groups.leave(grouped)
+        for old, new in renames:  # the group lives on under another of its records
+            graph.rename(old, new)
+            groups.renamed(old, new)
+        plain = keys[np.isin(keys, np.asarray(grouped, dtype=np.uint64), invert=True)]
+        if len(plain):
+            plain = plain[np.asarray(graph.contains(plain), dtype=bool).reshape(-1)]
+        gone = np.concatenate([plain, np.asarray(emptied, dtype=np.uint64)])
+        if len(gone):
+            groups.discard(gone)
+            graph.remove(gone)
+            self.churn += len(gone)
+
+    def _upsert(self, keys: Keys, vectors: Vectors) -> None:
+        self._remove(keys)
+        vectors = canonical(vectors)
+        hashes = vector_hashes(vectors)
+        unique, first, inverse, counts = np.unique(
+            hashes, return_index=True, return_inverse=True, return_counts=True
+        )
+        inverse = inverse.reshape(-1)
+        found = self._groups.lookup(unique)
+        simple = (counts == 1) & (found == NO_KEY)
+        new_rows = [first[simple]]  # rows that become graph nodes
+        hashed_rows = [first[simple]]  # ... and enter the hash table
+        joins: list[tuple[int, list[int]]] = []
+        if not simple.all():
+            by_hash = np.split(np.argsort(inverse, kind="stable"), np.cumsum(counts)[:-1])
+            copies = np.flatnonzero(~simple)
+            known = found[copies]
+            stored = self._stored_vectors(known[known != NO_KEY])
+            for u, node in zip(copies.tolist(), known.tolist(), strict=True):
+                rows = by_hash[u]
+                same = _equal_rows(vectors[rows], vectors[rows[0]])
+                new_rows.append(rows[~same])  # a hash collision: a node of its own
+                rows = rows[same]
+                if node != NO_KEY and _equal_rows(stored[node][None], vectors[rows[0]])[0]:
+                    joins.append((node, keys[rows].tolist()))
+                    continue
+                new_rows.append(rows[:1])
+                if node == NO_KEY:
+                    hashed_rows.append(rows[:1])
+                if len(rows) > 1:
+                    joins.append((int(keys[rows[0]]), keys[rows[1:]].tolist()))
+        added = np.sort(np.concatenate(new_rows))
+        if len(added):
+            # Parallel insertion into a small graph occasionally leaves a node poorly linked
+            # (seen as top-1 misses on 300 vectors), so small graphs are built on one thread.
+            parallel = len(added) >= 64 and len(self._graph) + len(added) >= PARALLEL_ADD
+            self._graph.add(keys[added], vectors[added], threads=0 if parallel else 1)
+        hashed = np.concatenate(hashed_rows)
+        self._groups.insert(hashes[hashed], keys[hashed])
+        for node, members in joins:
+            self._groups.join(node, members)
+
+    def _stored_vectors(self, nodes: Keys) -> dict[int, Vectors]:
+        if len(nodes) == 0:
+            return {}
+        stored = np.asarray(self._graph.get(nodes), dtype=np.float32).reshape(len(nodes), -1)
+        return {int(k): canonical(v[None])[0] for k, v in zip(nodes, stored, strict=True)}
 
     def set_ef_search(self, ef_search: int) -> None:
         self.ef_search = ef_search
-        self._index.expansion_search = ef_search  # type: ignore[misc]
+        self._graph.expansion_search = ef_search  # type: ignore[misc]
+
+    # --- rebuilding beside the live graph ---
+
+    @property
+    def compact_due(self) -> bool:
+        return self.churn >= max(COMPACT_MIN, COMPACT_SHARE * len(self))
+
+    async def snapshot(self) -> Snapshot:
+        """The nodes' vectors and the groups now (callers hold `lock.read()`)."""
+        graph = self._graph
+
+        def copy() -> tuple[Keys, Vectors]:
+            keys = np.sort(np.asarray(graph.keys, dtype=np.uint64))
+            if len(keys) == 0:
+                return keys, np.empty((0, self.dimension), dtype=np.float32)
+            vectors = np.asarray(graph.get(keys), dtype=np.float32).reshape(len(keys), -1)
+            return keys, vectors
+
+        keys, vectors = await anyio.to_thread.run_sync(copy)
+        return Snapshot(self.seq, keys, vectors, self._groups.to_arrays())
+
+    async def build(
+        self, snapshot: Snapshot, stop: threading.Event
+    ) -> tuple[Index, VectorGroups] | None:
+        """A fresh graph of the snapshot's nodes, or None if `stop` was set meanwhile.
+
+        It touches no live state, so it needs no lock. The whole build is one worker-thread
+        call that checks `stop` between slices: a worker left inside USearch when the
+        interpreter exits aborts the process, so the owner sets `stop` and waits for it.
+        """
+
+        def run() -> Index | None:
+            graph = self._new()
+            for start in range(0, len(snapshot.keys), BUILD_SLICE):
+                if stop.is_set():
+                    return None
+                keys = snapshot.keys[start : start + BUILD_SLICE]
+                threads = 0 if len(graph) + len(keys) >= PARALLEL_ADD else 1
+                graph.add(keys, snapshot.vectors[start : start + BUILD_SLICE], threads=threads)
+            return graph
+
+        with anyio.CancelScope(shield=True):
+            graph = await anyio.to_thread.run_sync(run)
+        return None if graph is None else (graph, VectorGroups.from_arrays(snapshot.groups))
+
+    def adopt(self, graph: Index, groups: VectorGroups, seq: int) -> None:
+        """Swap in a graph built from a snapshot at `seq` (callers hold `lock.write()` and
+        then catch the index up from SQLite)."""
+        self._graph, self._groups, self.seq = graph, groups, seq
+        self._viewed, self.churn = False, 0
+        self.unsaved += max(1, len(self))
 
     # --- search (callers hold `lock.read()`) ---
 
-    async def search(self, queries: Vectors, k: int) -> tuple[Keys, npt.NDArray[np.float32]]:
-        """The k nearest keys of each query, as (n, k) arrays; unused slots hold
-        `NO_KEY` and distance inf."""
-        index = self._index
-        k = max(1, min(k, len(index)))
-        ef = max(self.ef_search, k)
+    async def search(self, queries: Vectors, k: int) -> tuple[Keys, Distances]:
+        """The k nearest records of each query, as (n, k) arrays, nearest first and ties in
+        key order; unused slots hold `NO_KEY` and distance inf."""
+        k = max(1, k)
+        if len(self) == 0:
+            return _padded([], len(queries), k)
+        return await anyio.to_thread.run_sync(self._search, queries, k)
 
-        def run() -> tuple[Keys, npt.NDArray[np.float32]]:
+    def _expand(self, node: int, limit: int) -> list[int]:
+        return self._groups.expand(node, limit)
+
+    def _search(self, queries: Vectors, k: int) -> tuple[Keys, Distances]:
+        graph = self._graph
+        exact = len(self) <= EXACT_LIMIT
+        # Exact ranking asks for a few more nodes, so that ties at the k-th place come out
+        # in key order too.
+        count = min(2 * k + 8 if exact else k, len(graph))
+        if not exact:
+            widening = min(MAX_WIDENING, 1.0 + self.churn / max(1, len(self)))
             # USearch reads the search width from the index object, not from the call. A
             # concurrent search may change it in between; that only shifts its width.
-            index.expansion_search = ef  # type: ignore[misc]
-            matches = index.search(queries, k)
-            keys = np.asarray(matches.keys, dtype=np.uint64).reshape(len(queries), -1)
-            distances = np.asarray(matches.distances, dtype=np.float32).reshape(len(queries), -1)
-            # One query gives `Matches` (no counts), several give `BatchMatches`.
-            counts = np.asarray(getattr(matches, "counts", [len(matches.keys)])).reshape(-1)
-            for row, count in enumerate(counts):
-                keys[row, count:] = NO_KEY
-                distances[row, count:] = np.inf
-            return keys, distances
+            width = int(max(self.ef_search, count) * widening)
+            graph.expansion_search = width  # type: ignore[misc]
+        threads = 1 if len(queries) == 1 else 0
+        matches = graph.search(queries, count, exact=exact, threads=threads)
+        keys = np.asarray(matches.keys, dtype=np.uint64).reshape(len(queries), -1)
+        distances = np.asarray(matches.distances, dtype=np.float32).reshape(len(queries), -1)
+        # One query gives `Matches` (no counts), several give `BatchMatches`.
+        counts = np.asarray(getattr(matches, "counts", [len(matches.keys)])).reshape(-1)
+        if not exact and not self._groups.has_groups():
+            out_keys, out_distances = _padded([], len(queries), k)
+            out_keys[:, : keys.shape[1]] = keys
+            out_distances[:, : keys.shape[1]] = distances
+            for row, used in enumerate(counts.tolist()):
+                out_keys[row, used:] = NO_KEY
+                out_distances[row, used:] = np.inf
+            return out_keys, out_distances
+        rows: list[list[tuple[float, int]]] = []
+        for row, used in enumerate(counts.tolist()):
+            hits = [
+                (float(d), key)
+                for node, d in zip(keys[row, :used].tolist(), distances[row, :used], strict=True)
+                for key in self._expand(node, k)
+            ]
+            hits.sort()
+            rows.append(hits[:k])
+        return _padded(rows, len(queries), k)
 
-        return await anyio.to_thread.run_sync(run)
 
-
-def meta_file_of(file: Path) -> Path:
-    """The JSON sidecar (seq, dimension, space) of an index file."""
-    return file.with_suffix(".json")
-
-
-def remove_index_files(file: Path) -> None:
-    """Delete an index file and its sidecar, if they exist."""
-    for f in (file, meta_file_of(file)):
-        with contextlib.suppress(FileNotFoundError):
-            f.unlink()
-
-
-def exact_distances(space: str, queries: Vectors, vectors: Vectors) -> npt.NDArray[np.float32]:
-    """Chroma's distances between every query and every vector, computed exactly."""
-    q = queries.astype(np.float64)
-    x = vectors.astype(np.float64)
+def _distances(
+    space: str,
+    q: npt.NDArray[np.float64],
+    x: npt.NDArray[np.float64],
+    x_squares: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
     dots = q @ x.T
     if space == "l2":
-        sq = (q * q).sum(axis=1)[:, None] + (x * x).sum(axis=1)[None, :] - 2.0 * dots
-        out: npt.NDArray[np.float32] = np.maximum(sq, 0.0).astype(np.float32)
+        out: npt.NDArray[np.float64] = np.maximum(
+            (q * q).sum(axis=1)[:, None] + x_squares[None, :] - 2.0 * dots, 0.0
+        )
         return out
     if space == "cosine":
-        norms = np.linalg.norm(q, axis=1)[:, None] * np.linalg.norm(x, axis=1)[None, :]
+        norms = np.sqrt((q * q).sum(axis=1))[:, None] * np.sqrt(x_squares)[None, :]
         with np.errstate(divide="ignore", invalid="ignore"):
-            cos: npt.NDArray[np.float32] = (1.0 - dots / np.where(norms == 0, 1.0, norms)).astype(
-                np.float32
-            )
+            cos: npt.NDArray[np.float64] = 1.0 - dots / np.where(norms == 0, 1.0, norms)
         return cos
-    ip: npt.NDArray[np.float32] = (1.0 - dots).astype(np.float32)
+    ip: npt.NDArray[np.float64] = 1.0 - dots
     return ip
+
+
+def exact_distances(space: str, queries: Vectors, vectors: Vectors) -> Distances:
+    """Chroma's distances between every query and every vector, computed exactly."""
+    x = vectors.astype(np.float64)
+    out = _distances(space, queries.astype(np.float64), x, (x * x).sum(axis=1))
+    return out.astype(np.float32)
+
+
+def _equal_rows(rows: Vectors, row: Vectors) -> npt.NDArray[np.bool_]:
+    same: npt.NDArray[np.bool_] = (rows.view(np.uint32) == row.view(np.uint32)).all(axis=-1)
+    return same
+
+
+def _padded(rows: list[list[tuple[float, int]]], n: int, k: int) -> tuple[Keys, Distances]:
+    keys = np.full((n, k), NO_KEY, dtype=np.uint64)
+    distances = np.full((n, k), np.inf, dtype=np.float32)
+    for i, hits in enumerate(rows):
+        if hits:
+            distances[i, : len(hits)] = [d for d, _ in hits]
+            keys[i, : len(hits)] = [key for _, key in hits]
+    return keys, distances

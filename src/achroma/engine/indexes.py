@@ -9,6 +9,10 @@ Index updates are pipelined: a write returns once it has committed and the previ
 index update has finished; its own update runs in the background while the next write
 commits. Queries wait for (`settle`) the pending update before they search, so they always
 see every acknowledged write.
+
+When removed and replaced vectors pile up in a graph (`VectorIndex.compact_due`), a fresh
+graph is built in the background from a snapshot, then swapped in and caught up from SQLite:
+readers and writers go on meanwhile, and nothing written in between is lost.
 """
 
 from __future__ import annotations
@@ -16,14 +20,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
+import threading
 from typing import Any
 
 import anyio
 import numpy as np
 
 from achroma.engine import records
-from achroma.engine.index import Keys, VectorIndex, Vectors, remove_index_files
+from achroma.engine.index import Keys, VectorIndex, Vectors
+from achroma.engine.index_files import IndexFiles
 from achroma.engine.store import Store
 
 logger = logging.getLogger("achroma")
@@ -41,10 +46,13 @@ class Indexes:
         self._open: dict[str, VectorIndex] = {}
         self._opening = anyio.Lock()
         self._pending: dict[str, asyncio.Task[None]] = {}
+        self._compacting: dict[str, asyncio.Task[None]] = {}
+        self._closing = False
+        self._stop = threading.Event()  # tells compactions' worker threads to give up
         self.dir = store.path / INDEX_DIR if store.path is not None else None
 
-    def _file(self, collection_id: str) -> Path | None:
-        return self.dir / f"{collection_id}.usearch" if self.dir is not None else None
+    def _files(self, collection_id: str) -> IndexFiles | None:
+        return IndexFiles(self.dir, collection_id) if self.dir is not None else None
 
     async def get(
         self, collection_id: str, hnsw: dict[str, Any], dimension: int, seq: int
@@ -55,7 +63,7 @@ class Indexes:
             async with self._opening:
                 index = self._open.get(collection_id)
                 if index is None:
-                    index = VectorIndex(dimension, hnsw, self._file(collection_id))
+                    index = VectorIndex(dimension, hnsw, self._files(collection_id))
                     async with index.lock.write():
                         if await index.load():
                             await self._catch_up(index, collection_id, verify=True)
@@ -126,10 +134,43 @@ class Indexes:
                 index.seq = seq
             elif index.seq < seq:  # another process wrote in between: replay from SQLite
                 await self._catch_up(index, collection_id, verify=False)
-        if index.save_due and self._open.get(collection_id) is index:
+        if self._open.get(collection_id) is not index:
+            return
+        if index.compact_due and not self._closing and collection_id not in self._compacting:
+            task = asyncio.get_running_loop().create_task(self._compact(collection_id, index))
+            self._compacting[collection_id] = task
+            task.add_done_callback(lambda t: self._compacted(collection_id, t))
+        if index.save_due:
             # Searches may go on while the file is written (saving only reads the index).
             async with index.lock.read():
-                await index.save()
+                await self._save(index)
+
+    async def _compact(self, collection_id: str, index: VectorIndex) -> None:
+        async with index.lock.read():
+            snapshot = await index.snapshot()
+        built = await index.build(snapshot, self._stop)
+        if built is None:
+            return
+        async with index.lock.write():
+            if self._open.get(collection_id) is index and not self._closing:
+                index.adopt(*built, snapshot.seq)
+                await self._catch_up(index, collection_id, verify=False)
+
+    def _compacted(self, collection_id: str, task: asyncio.Task[None]) -> None:
+        if self._compacting.get(collection_id) is task:
+            del self._compacting[collection_id]
+        if not task.cancelled() and task.exception() is not None:
+            # The live graph is untouched until the swap; the next write tries again.
+            logger.error("index compaction failed", exc_info=task.exception())
+
+    async def _save(self, index: VectorIndex) -> None:
+        """Save one index (callers hold its lock), unless the store's directory is gone."""
+        if self.store.vanished():  # it logs that once
+            return
+        try:
+            await index.save()
+        except FileNotFoundError:
+            self.store.vanished()
 
     async def _catch_up(self, index: VectorIndex, collection_id: str, verify: bool) -> None:
         db = self.store.db
@@ -169,9 +210,9 @@ class Indexes:
         """Forget and delete the indexes of deleted collections."""
         for cid in collection_ids:
             self._open.pop(cid, None)
-            file = self._file(cid)
-            if file is not None:
-                remove_index_files(file)
+            files = self._files(cid)
+            if files is not None and not self.store.vanished():
+                files.remove()
 
     async def remove_orphans(self) -> None:
         """Delete index files whose collection is gone (e.g. deleted by an older version)."""
@@ -184,12 +225,18 @@ class Indexes:
                 with contextlib.suppress(OSError):
                     f.unlink()
 
-    async def save_all(self) -> None:
+    async def close(self) -> None:
+        """Finish pending updates, stop compactions and save every open index."""
+        self._closing = True  # no compaction starts from here on
         for collection_id in list(self._pending):
             await self.settle(collection_id)
+        self._stop.set()  # redone after the next open and write if still due
+        compacting = list(self._compacting.values())
+        if compacting:  # their worker threads finish the slice they are on
+            await asyncio.wait(compacting)
         for index in list(self._open.values()):
             async with index.lock.write():
-                await index.save()
+                await self._save(index)
 
 
 def keys_array(keys: list[int]) -> Keys:

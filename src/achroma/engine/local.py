@@ -55,7 +55,7 @@ class LocalBackend(Backend):
         if store.indexes is None:
             indexes = Indexes(store)
             store.indexes = indexes
-            store.close_hooks.append(indexes.save_all)
+            store.close_hooks.append(indexes.close)
             await indexes.remove_orphans()
         return cls(store, allow_reset)
 

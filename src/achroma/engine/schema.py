@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import aiosqlite
+import anyio
 
 # MIGRATIONS[i] takes a database from user_version i to i + 1. Never edit a released step:
 # append a new one.
@@ -103,17 +106,56 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 async def migrate(db: aiosqlite.Connection) -> None:
-    """Bring the database to SCHEMA_VERSION, one transaction per step."""
+    """Bring the database to SCHEMA_VERSION, one transaction per step.
+
+    Each step reads `user_version` inside its own BEGIN IMMEDIATE, so when several
+    connections (or processes) migrate at once, each step runs exactly once: whoever gets the
+    write lock second sees the version the first one left. A failed step is rolled back; the
+    connection is never left inside a transaction.
+    """
     async with db.execute("PRAGMA user_version") as cur:
         row = await cur.fetchone()
-    version = int(row[0]) if row else 0
-    if version > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"this store has schema version {version}, newer than this achroma "
-            f"({SCHEMA_VERSION}); upgrade achroma to open it"
-        )
-    for step in range(version, SCHEMA_VERSION):
-        # executescript commits first; BEGIN makes the step and the version bump atomic.
-        await db.executescript(
-            f"BEGIN IMMEDIATE;\n{MIGRATIONS[step]}\nPRAGMA user_version = {step + 1};\nCOMMIT;"
-        )
+    if row is not None and int(row[0]) == SCHEMA_VERSION:
+        # Current already (versions only grow): opening needs no write lock. Any decision
+        # to migrate is made below, inside the write transaction.
+        return
+    while True:
+        with anyio.CancelScope(shield=True):  # never left begun behind a cancelled await
+            await db.execute("BEGIN IMMEDIATE")
+        try:
+            async with db.execute("PRAGMA user_version") as cur:
+                row = await cur.fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"this store has schema version {version}, newer than this achroma "
+                    f"({SCHEMA_VERSION}); upgrade achroma to open it"
+                )
+            if version < SCHEMA_VERSION:
+                # Statement by statement: executescript would commit the transaction first.
+                for statement in _statements(MIGRATIONS[version]):
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version = {version + 1}")
+            with anyio.CancelScope(shield=True):
+                await db.execute("COMMIT")
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                if db.in_transaction:
+                    await db.execute("ROLLBACK")
+            raise
+        if version >= SCHEMA_VERSION:
+            return
+
+
+def _statements(script: str) -> list[str]:
+    """The SQL statements of a script (a trigger body's `;` does not end its statement)."""
+    statements, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n\t;"):
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n\t;"):
+        raise ValueError(f"incomplete SQL statement in a migration: {pending.strip()!r}")
+    return statements

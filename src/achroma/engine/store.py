@@ -3,84 +3,311 @@
 Clients opened on the same path (or the ephemeral store) from the same event loop share one
 `Store`, as Chroma shares one system per path. The store closes when its last client closes,
 or at interpreter exit.
+
+Any number of processes may open one persistent path and read and write it at once:
+
+- Opening (connecting, setting the PRAGMAs, migrating the schema) runs under an inter-process
+  lock on `<path>/achroma.lock`, and each migration step re-reads the schema version inside
+  its own write transaction, so however many processes race to open a new path, the schema is
+  made once. A failed open closes its connection and releases the lock before raising.
+- SQLite allows one writer at a time across processes. A write waits for the others (SQLite's
+  busy handler, then retries with backoff up to `BUSY_DEADLINE`), so users never see
+  `database is locked`; a sqlite3 error that does escape becomes an `InternalError` naming
+  the path.
+- WAL mode: readers never wait for writers, and every read sees every transaction committed
+  (by any process) before it began.
+
+A store whose directory is deleted while it is open (a test's TemporaryDirectory) writes
+nothing there again: `vanished()` notices, logs one warning, and close saves nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import random
+import sqlite3
 import threading
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 import anyio
 
+from achroma.engine.filelock import FileLock
 from achroma.engine.filters import regexp
 from achroma.engine.schema import migrate
+from achroma.errors import InternalError
+
+logger = logging.getLogger("achroma")
+
+T = TypeVar("T")
 
 DB_FILE = "achroma.sqlite3"
+# Taken (by every process) while a store is opened and its schema migrated.
+LOCK_FILE = "achroma.lock"
+# How long an open waits for other processes' opens (each holds the lock for milliseconds,
+# or as long as a migration takes) before it gives up.
+OPEN_LOCK_TIMEOUT = 120.0
+
+# How long SQLite's own busy handler waits for another connection's lock, per statement.
+BUSY_TIMEOUT_MS = 10_000
+# How long a write (or an open) keeps retrying while another process holds the database
+# (a long write, a checkpoint, WAL recovery after a crash) before it gives up.
+BUSY_DEADLINE = 60.0
+# Backoff between retries, in seconds (with jitter, so racing processes spread out).
+_FIRST_BACKOFF = 0.005
+_MAX_BACKOFF = 0.25
+
+# SQLITE_BUSY (with its extended codes BUSY_RECOVERY, BUSY_SNAPSHOT, BUSY_TIMEOUT) and
+# SQLITE_PROTOCOL (a WAL lock race SQLite gave up retrying): both mean "try again".
+_RETRYABLE = {5, 15}
+_RETRYABLE_MESSAGES = ("database is locked", "locking protocol")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether a sqlite3 error only says another connection holds a lock right now."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if isinstance(code, int):
+        return code & 0xFF in _RETRYABLE
+    return str(exc).startswith(_RETRYABLE_MESSAGES)
 
 
 class Store:
     """One aiosqlite connection with a write lock; all SQL of one engine goes through it."""
 
-    def __init__(self, db: aiosqlite.Connection, path: Path | None) -> None:
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        path: Path | None,
+        identity: tuple[int, int] | None = None,
+    ) -> None:
         self.db = db
         self.path = path
         self.write_lock = anyio.Lock()
         self.refcount = 0
         self.closed = False
-        self.close_hooks: list[Any] = []
+        # Run by `close` (e.g. saving the vector indexes); skipped when the store vanished.
+        self.close_hooks: list[Callable[[], Awaitable[Any]]] = []
         # The engine's vector indexes (`achroma.engine.indexes.Indexes`), set by the backend.
         self.indexes: Any = None
+        # The database file (absolute: the process may chdir) and its (st_dev, st_ino) when
+        # it was opened.
+        self._db_file = os.path.abspath(path / DB_FILE) if path is not None else None
+        self._identity = identity
+        self._vanished = False
+
+    @property
+    def where(self) -> str:
+        """The store, for messages."""
+        return f"the store at {self.path}" if self.path is not None else "the in-memory store"
+
+    # --- opening ---
 
     @classmethod
     async def open(cls, path: Path | None) -> Store:
+        """Open the store at `path` (None: in memory), creating and migrating it if needed."""
         if path is None:
-            db = await aiosqlite.connect(":memory:", isolation_level=None)
-        else:
-            path.mkdir(parents=True, exist_ok=True)
-            db = await aiosqlite.connect(path / DB_FILE, isolation_level=None)
-            await db.execute("PRAGMA journal_mode = WAL")
-            # NORMAL in WAL mode: a committed transaction survives a process crash (kill -9);
-            # only an OS crash or power loss can drop the last commits.
-            await db.execute("PRAGMA synchronous = NORMAL")
-        await db.execute("PRAGMA foreign_keys = ON")
-        await db.execute("PRAGMA busy_timeout = 10000")
-        await db.create_function("regexp", 2, regexp, deterministic=True)
-        await migrate(db)
-        return cls(db, path)
+            return await cls._connect(None)
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            async with FileLock(path / LOCK_FILE, timeout=OPEN_LOCK_TIMEOUT):
+                return await cls._connect(path)
+        except TimeoutError as exc:
+            raise InternalError(
+                f"could not open the store at {path}: another process has held "
+                f"{path / LOCK_FILE} for {OPEN_LOCK_TIMEOUT:g} s"
+            ) from exc
+
+    @classmethod
+    async def _connect(cls, path: Path | None) -> Store:
+        where = f"the store at {path}" if path is not None else "the in-memory store"
+        db: aiosqlite.Connection | None = None
+        try:
+            target = ":memory:" if path is None else path / DB_FILE
+            db = await aiosqlite.connect(target, isolation_level=None)
+            conn = db
+            # busy_timeout first: journal_mode on a new file may already wait for a lock.
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            identity = None
+            if path is not None:
+                await _retry_busy(where, lambda: conn.execute("PRAGMA journal_mode = WAL"))
+                # NORMAL in WAL mode: a committed transaction survives a process crash
+                # (kill -9); only an OS crash or power loss can drop the last commits.
+                await conn.execute("PRAGMA synchronous = NORMAL")
+                st = os.stat(path / DB_FILE)
+                identity = (st.st_dev, st.st_ino)
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.create_function("regexp", 2, regexp, deterministic=True)
+            await _retry_busy(where, lambda: migrate(conn))
+        except BaseException as exc:
+            if db is not None:
+                await _close_quietly(db)
+            if isinstance(exc, sqlite3.Error):
+                raise InternalError(f"could not open {where}: {exc}") from exc
+            raise
+        return cls(db, path, identity)
+
+    # --- reading and writing ---
+
+    async def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """All rows of one read statement, retried while another process holds a lock that
+        blocks it (rare in WAL mode: WAL recovery after a crash, a closing last connection);
+        a sqlite3 error becomes an `InternalError`."""
+        try:
+            rows: Iterable[Any] = await _retry_busy(
+                self.where, lambda: self.db.execute_fetchall(sql, params)
+            )
+        except sqlite3.Error as exc:
+            raise self._error("reading", exc) from exc
+        return list(rows)
 
     @contextlib.asynccontextmanager
     async def transaction(self, locked: bool = False) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction: serialised in this process, committed or rolled back whole.
+        """A write transaction: serialised in this process (and, by SQLite, with every other
+        process), committed or rolled back whole.
 
         `locked=True` when the caller already holds `write_lock` (to keep it past the commit).
+        A sqlite3 error escaping the body (after the rollback) becomes an `InternalError`.
         """
         async with contextlib.AsyncExitStack() as stack:
             if not locked:
                 await stack.enter_async_context(self.write_lock)
-            await self.db.execute("BEGIN IMMEDIATE")
+            await self._begin()
             try:
                 yield self.db
-            except BaseException:
+            except BaseException as exc:
                 with anyio.CancelScope(shield=True):
-                    await self.db.execute("ROLLBACK")
+                    await self._rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise self._error("writing", exc) from exc
                 raise
             else:
                 with anyio.CancelScope(shield=True):
-                    await self.db.execute("COMMIT")
+                    await self._commit()
+
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE (take SQLite's write lock now, so no statement of the
+        transaction can fail busy later), retried while another process writes."""
+
+        async def begin() -> None:
+            # Shielded: a BEGIN abandoned half-way would still run in aiosqlite's thread and
+            # leave a transaction open that nobody ends, locking out every other process.
+            with anyio.CancelScope(shield=True):
+                await self.db.execute("BEGIN IMMEDIATE")
+
+        try:
+            await _retry_busy(self.where, begin)
+        except sqlite3.Error as exc:
+            raise self._error("writing", exc) from exc
+
+    async def _commit(self) -> None:
+        """COMMIT, retried while busy (a failed COMMIT leaves the transaction open, so it can
+        be retried); rolled back and raised as an `InternalError` if it cannot commit."""
+
+        async def commit() -> None:
+            await self.db.execute("COMMIT")
+
+        try:
+            await _retry_busy(self.where, commit, still_valid=lambda: self.db.in_transaction)
+        except sqlite3.Error as exc:
+            await self._rollback()
+            raise self._error("writing", exc) from exc
+
+    async def _rollback(self) -> None:
+        try:
+            if self.db.in_transaction:
+                await self.db.execute("ROLLBACK")
+        except (sqlite3.Error, ValueError):  # SQLite may have rolled back already
+            logger.debug("rollback of %s failed", self.where, exc_info=True)
+
+    def _error(self, doing: str, exc: sqlite3.Error) -> InternalError:
+        if self.vanished():
+            return InternalError(
+                f"{self.where} was deleted while it was open; {doing} it failed: {exc}"
+            )
+        if is_busy(exc):
+            return InternalError(
+                f"{self.where} stayed locked by another process for {BUSY_DEADLINE:g} s; "
+                f"{doing} it failed: {exc}"
+            )
+        return InternalError(f"{doing} {self.where} failed: {exc}")
+
+    # --- the directory ---
+
+    def vanished(self) -> bool:
+        """Whether the store's directory or database file was deleted (or replaced by
+        another) since it was opened. Nothing should be written there any more. The first
+        time it says so, it logs one warning (logger "achroma")."""
+        if self._db_file is None or self._identity is None:
+            return False
+        if not self._vanished:
+            try:
+                st = os.stat(self._db_file)
+            except (FileNotFoundError, NotADirectoryError):
+                gone = True
+            except OSError:  # unreadable is not gone
+                gone = False
+            else:
+                gone = (st.st_dev, st.st_ino) != self._identity
+            if gone:
+                self._vanished = True
+                logger.warning(
+                    "%s was deleted while it was open; nothing more is written there", self.where
+                )
+        return self._vanished
 
     async def close(self) -> None:
+        """Run the close hooks (they check `vanished()` before writing files), then close
+        the connection and stop its thread."""
         if self.closed:
             return
         self.closed = True
-        for hook in self.close_hooks:
-            await hook()
-        await self.db.close()
+        try:
+            for hook in self.close_hooks:
+                await hook()
+        finally:
+            await _close_quietly(self.db)
+
+
+async def _retry_busy(
+    where: str,
+    op: Callable[[], Awaitable[T]],
+    still_valid: Callable[[], bool] | None = None,
+) -> T:
+    """`await op()`, again (with growing, jittered sleeps) while SQLite reports busy, for up
+    to BUSY_DEADLINE seconds; then the last busy error is raised. `still_valid` (when given)
+    says whether retrying still makes sense after a busy error."""
+    deadline = time.monotonic() + BUSY_DEADLINE
+    backoff = _FIRST_BACKOFF
+    while True:
+        try:
+            return await op()
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or time.monotonic() >= deadline:
+                raise
+            if still_valid is not None and not still_valid():
+                raise
+            logger.debug("%s is busy (%s); retrying", where, exc)
+        await anyio.sleep(backoff * random.uniform(0.5, 1.5))
+        backoff = min(backoff * 2, _MAX_BACKOFF)
+
+
+async def _close_quietly(db: aiosqlite.Connection) -> None:
+    """Close a connection and stop its thread, whatever happens (even when cancelled)."""
+    with anyio.CancelScope(shield=True):
+        try:
+            await db.close()
+        except Exception:
+            logger.debug("closing an SQLite connection failed", exc_info=True)
+            with contextlib.suppress(Exception):
+                db.stop()
 
 
 _lock = threading.Lock()
