@@ -3,6 +3,10 @@
 `run` serves Chroma's v2 REST API over a local store with uvicorn (the `server` extra). SIGINT
 or SIGTERM stops it gracefully: no new connections, in-flight requests finish (up to
 `--graceful-timeout` seconds), then the store is closed.
+
+`check --path ./chroma [--repair]` checks a store's SQLite data and vector indexes
+(`achroma.engine.check`): exit code 0 when healthy, 1 when problems are left, 2 when the
+path is not a store.
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from achroma._version import __version__
 from achroma.config import Settings
 
 if TYPE_CHECKING:
+    from achroma.engine.check import Finding
     from achroma.server.auth import Tokens
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -66,6 +71,33 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", choices=LOG_LEVELS, default="info")
     run.add_argument(
         "--no-access-log", action="store_true", help="do not log one JSON line per request"
+    )
+    check = commands.add_parser(
+        "check", help="check a store's SQLite data and vector indexes (--repair: fix them)"
+    )
+    check.add_argument("--path", default="./chroma", help="persistent directory (./chroma)")
+    check.add_argument(
+        "--repair",
+        action="store_true",
+        help="rebuild the vector indexes that fail from SQLite and remove stray files "
+        "(SQLite itself is never written)",
+    )
+    check.add_argument(
+        "--sample",
+        type=int,
+        default=200,
+        metavar="N",
+        help="records per collection searched with their own vectors (200; 0: none)",
+    )
+    check.add_argument(
+        "--progress",
+        action="store_true",
+        help="show progress bars on stderr even when it is not a terminal",
+    )
+    check.add_argument(
+        "--fts-integrity",
+        action="store_true",
+        help="also run FTS5's integrity-check, which holds SQLite's write lock while it runs",
     )
     return parser
 
@@ -154,8 +186,86 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+SEVERITY_WIDTH = 9
+
+
+def _print_findings(findings: Sequence[Finding], out: TextIO) -> None:
+    for f in findings:
+        where = f.collection if f.collection is not None else "store"
+        print(f"{f.severity:<{SEVERITY_WIDTH}}{where}: {f.message}", file=out)
+
+
+def _counts(findings: Sequence[Finding]) -> str:
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = sum(f.severity == "warning" for f in findings)
+    parts = [f"{errors} error{'s' * (errors != 1)}"] if errors else []
+    parts += [f"{warnings} warning{'s' * (warnings != 1)}"] if warnings else []
+    return ", ".join(parts)
+
+
+def check(args: argparse.Namespace) -> int:
+    import functools
+
+    import anyio
+
+    from achroma.engine import check as checking
+
+    out = sys.stdout
+    if args.sample < 0:
+        print("achroma check: --sample must be 0 or more", file=sys.stderr)
+        return 2
+    progress: checking.Progress = checking.Progress()
+    if args.progress or sys.stderr.isatty():
+        # On a terminal, only steps that last show a bar; --progress shows every one.
+        progress = checking.ProgressBar(sys.stderr, delay=0.0 if args.progress else 0.5)
+    try:
+        findings = anyio.run(
+            functools.partial(
+                checking.check,
+                args.path,
+                sample=args.sample,
+                progress=progress,
+                fts_integrity=args.fts_integrity,
+            )
+        )
+    except checking.NotAStore as exc:
+        print(f"achroma check: {exc}", file=sys.stderr)
+        return 2
+    print(f"achroma check: {args.path}", file=out)
+    _print_findings(findings, out)
+    repairs: list[Finding] = []
+    fixable = [f for f in findings if f.repair is not None]
+    if args.repair and fixable:
+        print("repairing:", file=out, flush=True)
+        try:
+            repairs = anyio.run(
+                functools.partial(
+                    checking.repair, args.path, findings, sample=args.sample, progress=progress
+                )
+            )
+        except checking.NotAStore as exc:
+            print(f"achroma check: {exc}", file=sys.stderr)
+            return 2
+        _print_findings(repairs, out)
+    left = checking.unresolved(findings, repairs)
+    if not left:
+        done = f"repaired {sum(f.severity == 'repaired' for f in repairs)}; " if repairs else ""
+        print(f"summary: {done}healthy", file=out)
+        return 0
+    advice = ""
+    if not args.repair and any(f.repair is not None for f in left):
+        n = sum(f.repair is not None for f in left)
+        advice = f"; --repair fixes {n} of them"
+    if any(f.repair is None and f.severity == "error" for f in left):
+        advice += "; SQLite-level damage is not repaired (see docs/check.md)"
+    print(f"summary: {_counts(left)}{advice}", file=out)
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return run(args)
+    if args.command == "check":
+        return check(args)
     return 2  # pragma: no cover (argparse rejects unknown commands)

@@ -337,18 +337,18 @@ class VectorIndex:
             width = int(max(self.ef_search, count) * widening)
             graph.expansion_search = width  # type: ignore[misc]
         threads = 1 if len(queries) == 1 else 0
-        matches = graph.search(queries, count, exact=exact, threads=threads)
-        keys = np.asarray(matches.keys, dtype=np.uint64).reshape(len(queries), -1)
-        distances = np.asarray(matches.distances, dtype=np.float32).reshape(len(queries), -1)
-        # One query gives `Matches` (no counts), several give `BatchMatches`.
-        counts = np.asarray(getattr(matches, "counts", [len(matches.keys)])).reshape(-1)
+        keys, distances, counts = _matrix(
+            graph.search(queries, count, exact=exact, threads=threads), len(queries), count
+        )
+        short = np.flatnonzero(counts < count)
+        if not exact and len(short):
+            # The walk did not reach `count` live nodes (seen in ip space, whose graph is not
+            # a metric one: 939 of 6,000 reachable): scan those queries exactly instead.
+            rescan = graph.search(queries[short], count, exact=True, threads=threads)
+            keys[short], distances[short], counts[short] = _matrix(rescan, len(short), count)
         if not exact and not self._groups.has_groups():
             out_keys, out_distances = _padded([], len(queries), k)
-            out_keys[:, : keys.shape[1]] = keys
-            out_distances[:, : keys.shape[1]] = distances
-            for row, used in enumerate(counts.tolist()):
-                out_keys[row, used:] = NO_KEY
-                out_distances[row, used:] = np.inf
+            out_keys[:, :count], out_distances[:, :count] = keys, distances
             return out_keys, out_distances
         rows: list[list[tuple[float, int]]] = []
         for row, used in enumerate(counts.tolist()):
@@ -393,6 +393,23 @@ def exact_distances(space: str, queries: Vectors, vectors: Vectors) -> Distances
 def _equal_rows(rows: Vectors, row: Vectors) -> npt.NDArray[np.bool_]:
     same: npt.NDArray[np.bool_] = (rows.view(np.uint32) == row.view(np.uint32)).all(axis=-1)
     return same
+
+
+def _matrix(matches: Any, n: int, k: int) -> tuple[Keys, Distances, npt.NDArray[np.int64]]:
+    """USearch's matches as (n, k) keys and distances (unused slots: NO_KEY, inf) and the
+    number found per query."""
+    found = np.asarray(matches.keys, dtype=np.uint64).reshape(n, -1)
+    found_distances = np.asarray(matches.distances, dtype=np.float32).reshape(n, -1)
+    # One query gives `Matches` (no counts), several give `BatchMatches`.
+    counts = np.asarray(getattr(matches, "counts", [len(matches.keys)]), dtype=np.int64)
+    counts = counts.reshape(-1)
+    keys = np.full((n, k), NO_KEY, dtype=np.uint64)
+    distances = np.full((n, k), np.inf, dtype=np.float32)
+    width = min(k, found.shape[1])
+    keys[:, :width], distances[:, :width] = found[:, :width], found_distances[:, :width]
+    for row, used in enumerate(counts.tolist()):
+        keys[row, used:], distances[row, used:] = NO_KEY, np.inf
+    return keys, distances, counts
 
 
 def _padded(rows: list[list[tuple[float, int]]], n: int, k: int) -> tuple[Keys, Distances]:
