@@ -120,6 +120,11 @@ class VectorIndex:
     def nodes(self) -> int:
         return len(self._graph)
 
+    def group_size(self, key: int) -> int:
+        """How many records share `key`'s vector (itself included)."""
+        group = self._groups.group_of(key)
+        return 1 if group is None else len(group.keys)
+
     # --- persistence ---
 
     async def load(self) -> bool:

@@ -18,6 +18,7 @@ import numpy as np
 from achroma.api.models import Where, WhereDocument
 from achroma.engine.filters import compile_where, compile_where_document, is_selective, kind_of
 from achroma.engine.index import Keys, Vectors
+from achroma.engine.store import retry_busy
 from achroma.errors import NotFoundError
 
 # Metadata keys Chroma reserves for itself: accepted on write, never stored or returned.
@@ -36,16 +37,17 @@ class Row:
     metadata: str | None
 
 
-# One round trip to aiosqlite's thread each (execute + fetch + close would be three).
+# One round trip to aiosqlite's thread each (execute + fetch + close would be three). A read
+# rarely meets a lock in WAL mode (another process's crash recovery, its last close), and
+# then waits for it like a write does.
 
 
 async def _one(db: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> Any:
-    rows = await db.execute_fetchall(sql, params)
-    return next(iter(rows), None)
+    return next(iter(await _all(db, sql, params)), None)
 
 
 async def _all(db: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
-    return list(await db.execute_fetchall(sql, params))
+    return list(await retry_busy("the store", lambda: db.execute_fetchall(sql, params)))
 
 
 def _json(values: Iterable[Any]) -> str:

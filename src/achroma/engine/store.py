@@ -137,7 +137,7 @@ class Store:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             identity = None
             if path is not None:
-                await _retry_busy(where, lambda: conn.execute("PRAGMA journal_mode = WAL"))
+                await retry_busy(where, lambda: conn.execute("PRAGMA journal_mode = WAL"))
                 # NORMAL in WAL mode: a committed transaction survives a process crash
                 # (kill -9); only an OS crash or power loss can drop the last commits.
                 await conn.execute("PRAGMA synchronous = NORMAL")
@@ -145,7 +145,7 @@ class Store:
                 identity = (st.st_dev, st.st_ino)
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.create_function("regexp", 2, regexp, deterministic=True)
-            await _retry_busy(where, lambda: migrate(conn))
+            await retry_busy(where, lambda: migrate(conn))
         except BaseException as exc:
             if db is not None:
                 await _close_quietly(db)
@@ -161,7 +161,7 @@ class Store:
         blocks it (rare in WAL mode: WAL recovery after a crash, a closing last connection);
         a sqlite3 error becomes an `InternalError`."""
         try:
-            rows: Iterable[Any] = await _retry_busy(
+            rows: Iterable[Any] = await retry_busy(
                 self.where, lambda: self.db.execute_fetchall(sql, params)
             )
         except sqlite3.Error as exc:
@@ -203,7 +203,7 @@ class Store:
                 await self.db.execute("BEGIN IMMEDIATE")
 
         try:
-            await _retry_busy(self.where, begin)
+            await retry_busy(self.where, begin)
         except sqlite3.Error as exc:
             raise self._error("writing", exc) from exc
 
@@ -215,7 +215,7 @@ class Store:
             await self.db.execute("COMMIT")
 
         try:
-            await _retry_busy(self.where, commit, still_valid=lambda: self.db.in_transaction)
+            await retry_busy(self.where, commit, still_valid=lambda: self.db.in_transaction)
         except sqlite3.Error as exc:
             await self._rollback()
             raise self._error("writing", exc) from exc
@@ -276,7 +276,7 @@ class Store:
             await _close_quietly(self.db)
 
 
-async def _retry_busy(
+async def retry_busy(
     where: str,
     op: Callable[[], Awaitable[T]],
     still_valid: Callable[[], bool] | None = None,
