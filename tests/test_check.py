@@ -18,6 +18,7 @@ import pytest
 import achroma
 from achroma import cli
 from achroma.engine import check as checking
+from achroma.engine.index_files import IndexFiles
 
 DIM = 4
 SIZE = 40
@@ -266,6 +267,46 @@ def test_progress_bars_on_request(
     assert "rebuilding docs [" in err and "40/40 100%" in err
     assert "docs: self-queries [" in err
     assert "\r" in err and "[" not in out
+
+
+def test_index_files_problem_is_none_for_a_sound_save(tmp_path: Path) -> None:
+    ids = make_store(tmp_path, ("docs",))
+    files = IndexFiles(tmp_path / "indexes", ids["docs"])
+    assert files.problem(DIM, "l2") is None
+    assert graph_file(tmp_path, ids["docs"]).name == f"{ids['docs']}.{files.generation()}.usearch"
+
+
+def test_index_files_problem_names_the_file_that_load_refuses(tmp_path: Path) -> None:
+    ids = make_store(tmp_path, ("docs",))
+    files = IndexFiles(tmp_path / "indexes", ids["docs"])
+    groups = next((tmp_path / "indexes").glob(f"{ids['docs']}.*.npz"))
+    size = groups.stat().st_size
+    with open(groups, "r+b") as f:
+        f.truncate(size - 1)
+    assert files.problem(DIM, "l2") == (
+        f"indexes/{groups.name} is {size - 1} bytes, indexes/{ids['docs']}.json says {size} "
+        "(truncated?)"
+    )
+    assert files.load(DIM, "l2") is None
+
+
+def test_index_files_problem_names_a_mismatched_collection(tmp_path: Path) -> None:
+    ids = make_store(tmp_path, ("docs",))
+    files = IndexFiles(tmp_path / "indexes", ids["docs"])
+    assert (
+        files.problem(DIM + 1, "l2")
+        == f"it was saved for dimension {DIM}, the collection has {DIM + 1}"
+    )
+    assert files.problem(DIM, "ip") == "it was saved for space 'l2', the collection uses 'ip'"
+    assert files.load(DIM, "ip") is None
+
+
+def test_index_files_problem_says_the_pointer_is_missing(tmp_path: Path) -> None:
+    ids = make_store(tmp_path, ("docs",))
+    files = IndexFiles(tmp_path / "indexes", ids["docs"])
+    files.pointer.unlink()
+    assert files.problem(DIM, "l2") == f"indexes/{ids['docs']}.json is missing"
+    assert files.generation() is None
 
 
 def test_a_path_that_is_not_a_store_is_a_usage_error(

@@ -171,14 +171,21 @@ async def test_churn_widens_searches_and_compaction_swaps_in_a_fresh_graph(
         else:
             await col.upsert(ids=[ids[i] for i in chosen], embeddings=data[chosen])
         compactions += bool(indexes._compacting)
+    (collection_id,) = indexes._open
+    await indexes.settle(collection_id)  # the last write's index update runs after it returns
     while indexes._compacting:
         await anyio.sleep(0.01)
+    await indexes.settle(collection_id)
     assert compactions > 0
     (index,) = indexes._open.values()
     # 900 vectors were replaced in all; what is left is replayed after the last swap.
     assert index.churn < 900 and len(index) == 400
     found = await col.query(query_embeddings=data, n_results=1, include=[])
-    assert [row[0] for row in found["ids"]] == ids
+    # The graph path is approximate (HNSW): a rare self-query miss is allowed, not a lost row.
+    misses = [i for i, row in zip(ids, found["ids"], strict=True) if row[0] != i]
+    assert len(misses) <= 2, misses
+    found = await col.query(query_embeddings=data[:1], n_results=400, include=[])
+    assert sorted(found["ids"][0]) == sorted(ids)
     assert await col.count() == 400
 
 

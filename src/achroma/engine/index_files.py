@@ -47,6 +47,27 @@ class Saved:
     churn: int
 
 
+class _Unusable(Exception):
+    """The saved index fails a check; the message says which, naming the file."""
+
+
+class _Missing(_Unusable):
+    """A file the pointer names is gone: a concurrent save may have replaced it."""
+
+    def __init__(self, message: str, meta: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.meta = meta  # the pointer that named it
+
+
+@dataclass
+class _Verified:
+    """A generation whose pointer and files passed every check."""
+
+    meta: dict[str, Any]
+    graph_file: Path
+    groups: bytes  # the groups file's contents
+
+
 class IndexFiles:
     """The files of one collection's index in `directory`."""
 
@@ -61,14 +82,56 @@ class IndexFiles:
     def _groups_file(self, generation: str) -> Path:
         return self.dir / f"{self.id}.{generation}.npz"
 
+    def _name(self, file: Path) -> str:
+        return f"{self.dir.name}/{file.name}"
+
+    def _pointer_json(self) -> Any:
+        name = self._name(self.pointer)
+        try:
+            return json.loads(self.pointer.read_text())
+        except FileNotFoundError:
+            raise _Unusable(f"{name} is missing") from None
+        except OSError as exc:
+            raise _Unusable(f"{name} cannot be read: {exc}") from None
+        except ValueError:
+            raise _Unusable(f"{name} is not valid JSON") from None
+
+    def _pointer(self) -> dict[str, Any]:
+        meta = self._pointer_json()
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise _Unusable(f"{self._name(self.pointer)} is not a format {FORMAT} index pointer")
+        return meta
+
     def _read_pointer(self) -> dict[str, Any] | None:
         try:
-            meta: dict[str, Any] = json.loads(self.pointer.read_text())
-        except (OSError, ValueError):
+            return self._pointer()
+        except _Unusable:
             return None
-        return meta if isinstance(meta, dict) and meta.get("format") == FORMAT else None
+
+    def generation(self) -> str | None:
+        """The generation the pointer names (whatever its format); None when there is no
+        readable pointer or it names none. Its files are the ones not to delete."""
+        try:
+            meta = self._pointer_json()
+        except _Unusable:
+            return None
+        generation = meta.get("generation") if isinstance(meta, dict) else None
+        return str(generation) if generation is not None else None
 
     # --- loading ---
+
+    def problem(self, dimension: int, space: str) -> str | None:
+        """Why the saved index fails a check of its files (pointer, sizes, checksums), naming
+        the file; None when it passes them all. Blocking: run it in a worker thread.
+
+        `load` runs the same checks; it can still refuse files that pass them (USearch
+        cannot restore the graph, or its node count differs from the pointer's).
+        """
+        try:
+            self._verified(dimension, space)
+        except _Unusable as refused:
+            return str(refused)
+        return None
 
     def load(self, dimension: int, space: str) -> Saved | None:
         """Map the current generation read-only; None when there is none or it fails a check.
@@ -76,32 +139,67 @@ class IndexFiles:
         Blocking: run it in a worker thread.
         """
         for _ in range(3):  # a concurrent save may replace the generation under us
-            meta = self._read_pointer()
-            if meta is None or meta.get("dimension") != dimension or meta.get("space") != space:
-                return None
             try:
-                return self._load(meta)
-            except FileNotFoundError:
-                if self._read_pointer() == meta:
+                return self._map(self._verified(dimension, space))
+            except _Missing as missing:
+                if self._read_pointer() == missing.meta:
                     return None
-            except (OSError, ValueError, KeyError, RuntimeError):
+            except (_Unusable, OSError, ValueError, KeyError, RuntimeError):
                 return None
         return None
 
-    def _load(self, meta: dict[str, Any]) -> Saved | None:
-        generation = str(meta["generation"])
-        graph_file, groups_file = self._graph_file(generation), self._groups_file(generation)
-        with open(graph_file, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            head = f.read(HEAD_BYTES)
-        if size != meta["graph_bytes"] or zlib.crc32(head) != meta["graph_head_crc"]:
-            return None
-        raw = groups_file.read_bytes()
-        if len(raw) != meta["groups_bytes"] or zlib.crc32(raw) != meta["groups_crc"]:
-            return None
-        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+    def _verified(self, dimension: int, space: str) -> _Verified:
+        """The current generation, once its pointer and files pass every check; raises
+        `_Unusable` saying which failed."""
+        meta = self._pointer()
+        if meta.get("dimension") != dimension:
+            saved = meta.get("dimension")
+            raise _Unusable(f"it was saved for dimension {saved}, the collection has {dimension}")
+        if meta.get("space") != space:
+            saved = meta.get("space")
+            raise _Unusable(f"it was saved for space {saved!r}, the collection uses {space!r}")
+        generation = str(meta.get("generation"))
+        graph_file = self._graph_file(generation)
+        self._checked(graph_file, HEAD_BYTES, meta, "graph_bytes", "graph_head_crc")
+        groups = self._checked(
+            self._groups_file(generation), -1, meta, "groups_bytes", "groups_crc"
+        )
+        return _Verified(meta, graph_file, groups)
+
+    def _checked(
+        self, file: Path, head_bytes: int, meta: dict[str, Any], size_key: str, crc_key: str
+    ) -> bytes:
+        """The first `head_bytes` of `file` (-1: all of it), once its size and their
+        checksum match the pointer's."""
+        name, pointer = self._name(file), self._name(self.pointer)
+        try:
+            with open(file, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                head = f.read(head_bytes)
+        except FileNotFoundError:
+            raise self._missing(file, meta) from None
+        except OSError as exc:
+            raise _Unusable(f"{name} cannot be read: {exc}") from None
+        if size != meta.get(size_key):
+            raise _Unusable(
+                f"{name} is {size} bytes, {pointer} says {meta.get(size_key)} (truncated?)"
+            )
+        if zlib.crc32(head) != meta.get(crc_key):
+            raise _Unusable(f"{name} does not match the checksum in {pointer}")
+        return head
+
+    def _missing(self, file: Path, meta: dict[str, Any]) -> _Missing:
+        message = f"{self._name(file)} (named by {self._name(self.pointer)}) is missing"
+        return _Missing(message, meta)
+
+    def _map(self, verified: _Verified) -> Saved | None:
+        meta = verified.meta
+        with np.load(io.BytesIO(verified.groups), allow_pickle=False) as npz:
             groups = {name: npz[name] for name in npz.files}
-        graph = Index.restore(str(graph_file), view=True)
+        try:
+            graph = Index.restore(str(verified.graph_file), view=True)
+        except FileNotFoundError:
+            raise self._missing(verified.graph_file, meta) from None
         if graph is None or len(graph) != meta["nodes"]:
             return None
         return Saved(graph, groups, int(meta["seq"]), int(meta.get("churn", 0)))
