@@ -72,17 +72,13 @@ class FileLock:
         wait = FIRST_WAIT
         try:
             while True:
-                if fd is None:
-                    fd = self._open()
-                if _try_lock(fd):
-                    if self._is_current(fd):
-                        break
-                    os.close(fd)  # the file was replaced while we waited: lock the new one
-                    fd = None
-                    continue
-                _check_deadline(deadline, self.path)
-                await anyio.sleep(wait)
-                wait = min(wait * 2, MAX_WAIT)
+                fd, held = self._attempt(fd, block=False)
+                if held:
+                    break
+                if fd is not None:  # held by another: wait a little
+                    _check_deadline(deadline, self.path)
+                    await anyio.sleep(wait)
+                    wait = min(wait * 2, MAX_WAIT)
         except BaseException:
             if fd is not None:
                 os.close(fd)  # closing drops the lock too, if it was taken
@@ -108,22 +104,13 @@ class FileLock:
         wait = FIRST_WAIT
         try:
             while True:
-                if fd is None:
-                    fd = self._open()
-                if deadline is None:
-                    _lock_blocking(fd)
-                    locked = True
-                else:
-                    locked = _try_lock(fd)
-                if locked:
-                    if self._is_current(fd):
-                        break
-                    os.close(fd)
-                    fd = None
-                    continue
-                _check_deadline(deadline, self.path)
-                time.sleep(wait)
-                wait = min(wait * 2, MAX_WAIT)
+                fd, held = self._attempt(fd, block=deadline is None)
+                if held:
+                    break
+                if fd is not None:
+                    _check_deadline(deadline, self.path)
+                    time.sleep(wait)
+                    wait = min(wait * 2, MAX_WAIT)
         except BaseException:
             if fd is not None:
                 os.close(fd)
@@ -140,6 +127,20 @@ class FileLock:
         self._release()
 
     # --- internals ---
+
+    def _attempt(self, fd: int | None, block: bool) -> tuple[int | None, bool]:
+        """One try: the descriptor to go on with (None: try again at once, on a fresh one)
+        and whether the lock is now held through it."""
+        if fd is None:
+            fd = self._open()
+        if block:
+            _lock_blocking(fd)
+        elif not _try_lock(fd):
+            return fd, False
+        if self._is_current(fd):
+            return fd, True
+        os.close(fd)  # the file was replaced while we waited: lock the new one
+        return None, False
 
     def _refuse_reentry(self, owner: tuple[str, int]) -> None:
         if self._fd is not None and self._owner == owner:
