@@ -248,3 +248,21 @@ def test_vector_hashes_treat_negative_zero_as_zero() -> None:
     rows = vector_groups.canonical(vectors([-0.0, 1.0], [0.0, 1.0]))
     first, second = vector_groups.vector_hashes(rows)
     assert first == second
+
+
+async def test_a_rebuild_holds_exactly_the_writes_up_to_its_seq() -> None:
+    """A rebuild numbered seq S must not take in records written after S: the catch-up
+    replays those, and would otherwise replace every one of them again (churn)."""
+    client = await achroma.AsyncEphemeralClient()
+    col = await client.create_collection("rebuilt", embedding_function=None)
+    rng = np.random.default_rng(3)
+    await col.add(ids=[f"a{i}" for i in range(30)], embeddings=rng.standard_normal((30, 4)))
+    await col.add(ids=[f"b{i}" for i in range(20)], embeddings=rng.standard_normal((20, 4)))
+    indexes = col._backend.indexes  # type: ignore[attr-defined]
+    index = VectorIndex(4, {"space": "l2"}, None)
+    async with index.lock.write():
+        await indexes._rebuild(index, str(col.id), 1)
+    assert (len(index), index.seq) == (30, 1)
+    async with index.lock.write():
+        await indexes._catch_up(index, str(col.id), verify=True)
+    assert (len(index), index.seq, index.churn) == (50, 2, 0)

@@ -185,15 +185,20 @@ class Indexes:
             await index.remove(removed)
             await index.upsert(keys, vectors)
             index.seq = seq
-        if verify and len(index) != await records.count(db, collection_id):
-            await self._rebuild(index, collection_id, seq)
+        if verify:
+            count = await records.count(db, collection_id)
+            # Compare only if no write landed in between (a pipelined one of this process, or
+            # another process's): else the count is not the index's; the next open checks.
+            now, _ = await records.collection_state(db, collection_id)
+            if now == seq and len(index) != count:
+                await self._rebuild(index, collection_id, seq)
 
     async def _rebuild(self, index: VectorIndex, collection_id: str, seq: int) -> None:
         await index.reset()
         last = 0
         while True:
             keys, vectors = await records.vector_slice(
-                self.store.db, collection_id, last, REBUILD_SLICE, index.dimension
+                self.store.db, collection_id, last, REBUILD_SLICE, index.dimension, seq
             )
             if len(keys) == 0:
                 break

@@ -354,14 +354,21 @@ async def vectors(
 
 
 async def vector_slice(
-    db: aiosqlite.Connection, collection_id: str, after_key: int, limit: int, dimension: int
+    db: aiosqlite.Connection,
+    collection_id: str,
+    after_key: int,
+    limit: int,
+    dimension: int,
+    up_to_seq: int | None = None,
 ) -> tuple[Keys, Vectors]:
-    """Up to `limit` vectors of the collection with keys above `after_key`, in key order."""
+    """Up to `limit` vectors of the collection with keys above `after_key`, in key order;
+    with `up_to_seq`, only records last written at that seq or before (a rebuild numbered
+    `up_to_seq` leaves later writes to the catch-up, which replays them)."""
     rows = await _all(
         db,
         "SELECT key, embedding FROM records WHERE key > ? AND collection_id = ? "
-        "ORDER BY key LIMIT ?",
-        (after_key, collection_id, limit),
+        "AND seq <= ? ORDER BY key LIMIT ?",
+        (after_key, collection_id, 2**63 - 1 if up_to_seq is None else up_to_seq, limit),
     )
     return _unpack(rows, dimension)
 
