@@ -136,14 +136,22 @@ class Indexes:
                 await self._catch_up(index, collection_id, verify=False)
         if self._open.get(collection_id) is not index:
             return
-        if index.compact_due and not self._closing and collection_id not in self._compacting:
-            task = asyncio.get_running_loop().create_task(self._compact(collection_id, index))
-            self._compacting[collection_id] = task
-            task.add_done_callback(lambda t: self._compacted(collection_id, t))
+        self._compact_if_due(collection_id, index)
         if index.save_due:
             # Searches may go on while the file is written (saving only reads the index).
             async with index.lock.read():
                 await self._save(index)
+
+    def _compact_if_due(self, collection_id: str, index: VectorIndex) -> None:
+        if (
+            index.compact_due
+            and not self._closing
+            and collection_id not in self._compacting
+            and self._open.get(collection_id) is index
+        ):
+            task = asyncio.get_running_loop().create_task(self._compact(collection_id, index))
+            self._compacting[collection_id] = task
+            task.add_done_callback(lambda t: self._compacted(collection_id, index, t))
 
     async def _compact(self, collection_id: str, index: VectorIndex) -> None:
         async with index.lock.read():
@@ -156,12 +164,16 @@ class Indexes:
                 index.adopt(*built, snapshot.seq)
                 await self._catch_up(index, collection_id, verify=False)
 
-    def _compacted(self, collection_id: str, task: asyncio.Task[None]) -> None:
+    def _compacted(self, collection_id: str, index: VectorIndex, task: asyncio.Task[None]) -> None:
         if self._compacting.get(collection_id) is task:
             del self._compacting[collection_id]
         if not task.cancelled() and task.exception() is not None:
             # The live graph is untouched until the swap; the next write tries again.
             logger.error("index compaction failed", exc_info=task.exception())
+        elif not task.cancelled():
+            # Writes replayed after the swap may have made it due again (a delete of
+            # everything, say); with no further write nothing else would start it.
+            self._compact_if_due(collection_id, index)
 
     async def _save(self, index: VectorIndex) -> None:
         """Save one index (callers hold its lock), unless the store's directory is gone."""
