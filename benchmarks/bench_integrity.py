@@ -3,7 +3,7 @@
 
 Run by hand (never collected by pytest):
 
-    python3 benchmarks/bench_integrity.py                  # all three sections, ~15-20 min
+    python3 benchmarks/bench_integrity.py                  # all three sections, 30-55 min
     python3 benchmarks/bench_integrity.py --quick          # a smoke run, under a minute
     python3 benchmarks/bench_integrity.py --sections exact --reps 5 --json out.json
 
@@ -16,7 +16,8 @@ Run by hand (never collected by pytest):
    exact scan stops being cheaper, next to achroma's EXACT_LIMIT.
 
 Every measurement runs in its own subprocess (the script re-invokes itself with ``--job``),
-is repeated ``--reps`` times (3) and reported as the median. See benchmarks/README.md.
+is repeated ``--reps`` times (3), interleaved across targets, and reported as the median
+(ratios are taken within each repetition). See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any
 import numpy as np
 
 # bench_records puts this checkout's src/ first on sys.path and turns telemetry off.
-from bench_records import REPO_SRC, log, proc_status, versions  # noqa: E402
+from bench_records import REPO_SRC, log, versions  # noqa: E402
 
 COLLECTION = "bench_integrity"
 COPY = [1.0, 2.0, 3.0]
@@ -178,20 +179,28 @@ def achroma_indexes(col: Any) -> Any:
         return None
 
 
-def wait_background(col: Any, fallback: float = 30.0) -> float:
-    """Wait until achroma has no index update or compaction in flight; seconds waited."""
+def compacting(col: Any) -> bool:
+    """Whether achroma is rebuilding the collection's graph right now."""
+    indexes = achroma_indexes(col)
+    return indexes is not None and bool(indexes._compacting)
+
+
+def wait_background(col: Any, fallback: float = 30.0) -> tuple[float, bool]:
+    """Wait until achroma has no index update or compaction in flight: the seconds waited,
+    and whether a compaction was seen meanwhile."""
     t0 = time.perf_counter()
     indexes = achroma_indexes(col)
     if indexes is None:
         log("cannot reach achroma's Indexes: sleeping instead")
         time.sleep(fallback)
-        return time.perf_counter() - t0
-    quiet = 0
+        return time.perf_counter() - t0, False
+    quiet, seen = 0, False
     while quiet < 3:  # three polls in a row with nothing in flight
+        seen = seen or bool(indexes._compacting)
         busy = bool(indexes._pending) or bool(indexes._compacting)
         quiet = 0 if busy else quiet + 1
         time.sleep(0.02)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, seen
 
 
 def job_dup(spec: dict[str, Any], out: Path) -> None:
@@ -220,15 +229,19 @@ def job_dup(spec: dict[str, Any], out: Path) -> None:
     )
     bs = client.get_max_batch_size()
     res["batch"] = bs
+    seen = False
     t0 = time.perf_counter()
     for s in range(0, n, bs):
         col.add(ids=ids[s : s + bs], embeddings=vecs[s : s + bs])
         res["add_s"] = time.perf_counter() - t0
         res["added"] = min(n, s + bs)
+        seen = seen or (lib == "achroma" and compacting(col))
         emit(out, res)
     # The first query waits for whatever indexing is still in flight.
     col.query(query_embeddings=[COPY], n_results=1, include=[])
     res["ready_s"] = time.perf_counter() - t0
+    if lib == "achroma":  # nothing is removed here, so no rebuild should ever be due
+        res["compacted"] = seen or wait_background(col)[1]
     res["count"] = col.count()
     emit(out, res)
     if kind == "copies":  # every copy must come back when n_results covers them all
@@ -269,6 +282,7 @@ class ChurnTarget:
                 COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
             )
             self.batch = self.client.get_max_batch_size()
+        self.compacted = False  # achroma: a graph rebuild was seen since the last wait()
 
     def _batches(self, keys: np.ndarray, vecs: np.ndarray | None = None) -> Any:
         for s in range(0, len(keys), self.batch):
@@ -282,6 +296,7 @@ class ChurnTarget:
                 self.index.add(k, v)
             else:
                 self.col.add(ids=ids, embeddings=v)
+                self.compacted = self.compacted or (self.lib == "achroma" and compacting(self.col))
 
     def upsert(self, keys: np.ndarray, vecs: np.ndarray) -> None:
         for k, ids, v in self._batches(keys, vecs):
@@ -310,8 +325,14 @@ class ChurnTarget:
         res = self.col.query(query_embeddings=queries, n_results=1, include=[])
         return [int(r[0][2:]) if r else None for r in res["ids"]]
 
-    def wait(self) -> float:
-        return wait_background(self.col) if self.lib == "achroma" else 0.0
+    def wait(self) -> tuple[float, bool]:
+        """Seconds until achroma's background index work is done, and whether a rebuild
+        (compaction) ran since the last wait."""
+        if self.lib != "achroma":
+            return 0.0, False
+        waited, seen = wait_background(self.col)
+        seen, self.compacted = seen or self.compacted, False
+        return waited, seen
 
     def state(self) -> dict[str, Any]:
         """achroma's index after the churn: graph nodes and the churn it still carries."""
@@ -339,7 +360,9 @@ def job_churn(spec: dict[str, Any], out: Path) -> None:
     t = ChurnTarget(lib, dim, spec["path"])
     t0 = time.perf_counter()
     t.add(keys, rounds[0])
-    res["fresh_wait_s"] = t.wait()  # achroma's index catches up in the background
+    # achroma's index catches up in the background; nothing was removed, so no rebuild
+    # (compaction) should have been due
+    res["fresh_wait_s"], res["fresh_compacted"] = t.wait()
     res["add_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     res["fresh_miss"] = _self_misses(t.top1(rounds[0][sample]), sample)
@@ -353,7 +376,7 @@ def job_churn(spec: dict[str, Any], out: Path) -> None:
     t.delete(keys)
     t.add(keys, rounds[-1])
     res["churn_s"] = time.perf_counter() - t0
-    res["churn_wait_s"] = t.wait()
+    res["churn_wait_s"], _ = t.wait()
     res["count"] = t.count()
     t0 = time.perf_counter()
     res["churned_miss"] = _self_misses(t.top1(rounds[-1][sample]), sample)
@@ -406,210 +429,231 @@ JOBS = {"dup": job_dup, "churn": job_churn, "exact": job_exact}
 # --- the sections (driver side) ------------------------------------------------------------
 
 
-def repeated(
-    spec: dict[str, Any], reps: int, root: Path, timeout: float, cap: float | None = None
-) -> list[dict[str, Any]]:
-    """Run a job `reps` times; a run that hits its cap is not repeated (it is a lower bound).
+def interleaved(
+    jobs: dict[str, tuple[dict[str, Any], float, float | None]], reps: int, root: Path
+) -> dict[str, list[dict[str, Any]]]:
+    """Run every job once per repetition, repetition by repetition, so that all targets share
+    each stretch of the machine's load and can be compared run by run (`paired`).
 
-    With `cap`, a run whose `ready_s` exceeds it (or that was killed) gets ready_s = inf."""
-    runs = []
+    `jobs` maps a name to (spec, process timeout, cap). A run killed by its timeout or slower
+    than its cap gets ready_s = inf; such a job, or a failed one, is not run again (a capped
+    run is already a lower bound)."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in jobs}
+    stopped: set[str] = set()
     for rep in range(reps):
-        r = run_job({**spec, "seed": spec.get("seed", 0) + 100 * rep}, root, timeout)
-        capped = r.get("timed_out") or (cap is not None and r.get("ready_s", 0.0) > cap)
-        if capped:
-            r["ready_s"] = math.inf
-        runs.append(r)
-        if "error" in r:
-            log(f"{spec}: FAILED: {r['error']}")
-            break
-        if capped:
-            break
+        for name, (spec, timeout, cap) in jobs.items():
+            if name in stopped:
+                continue
+            log(f"{name}: run {rep + 1} of {reps}")
+            r = run_job({**spec, "seed": spec["seed"] + 100 * rep}, root, timeout)
+            r["rep"] = rep
+            capped = r.get("timed_out") or (cap is not None and r.get("ready_s", 0.0) > cap)
+            if capped:
+                r["ready_s"] = math.inf
+            if "error" in r:
+                log(f"{name}: FAILED: {r['error']}")
+            elif r.get("timed_out") and cap is None:
+                log(f"{name}: timed out after {timeout:.0f}s")
+            runs[name].append(r)
+            if capped or "error" in r:
+                stopped.add(name)
     return runs
 
 
+def _good(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in runs if "error" not in r]
+
+
+def med(runs: list[dict[str, Any]], key: str) -> float:
+    """Median of one figure over the runs that have it."""
+    return median([float(r[key]) for r in _good(runs) if key in r])
+
+
+def paired(
+    num: list[dict[str, Any]],
+    den: list[dict[str, Any]],
+    fnum: Any,
+    fden: Any,
+    cap: float | None = None,
+) -> tuple[float, bool]:
+    """Median over repetitions of fnum(run) / fden(run), taken within each repetition.
+
+    A numerator that hit its cap counts as the cap, and the result is then a lower bound
+    (the flag)."""
+    by_rep = {r["rep"]: r for r in _good(den)}
+    ratios, bound = [], False
+    for r in _good(num):
+        d = by_rep.get(r["rep"])
+        if d is None:
+            continue
+        x, y = fnum(r), fden(d)
+        if math.isinf(x) and cap is not None:
+            x, bound = cap, True
+        if y > 0 and not math.isnan(x) and not math.isnan(y):
+            ratios.append(x / y)
+    return median(ratios), bound
+
+
+def fmt_r(r: tuple[float, bool]) -> str:
+    return ("> " if r[1] else "") + fmt_x(r[0])
+
+
+def first_error(runs: list[dict[str, Any]]) -> str | None:
+    for r in runs:
+        if "error" in r:
+            return str(r["error"])
+        if r.get("timed_out") and not math.isinf(r.get("ready_s", 0.0)):
+            return "timed out"
+    return None
+
+
 def section_dup(cfg: dict[str, Any], root: Path, seed: int) -> dict[str, Any]:
-    n, reps = cfg["dup_n"], cfg["reps"]
-    out: dict[str, Any] = {"n": n, "rows": {}}
-
-    def measure(lib: str, kind: str, count: int, cap: float | None, timeout: float) -> dict:
-        log(f"dup: {lib} {count:,} {kind} x{reps}")
-        runs = repeated(
-            {"job": "dup", "lib": lib, "kind": kind, "n": count, "seed": seed},
-            reps,
-            root,
-            timeout,
-            cap,
-        )
-        ok = [r for r in runs if "error" not in r]
-        row = {
-            "runs": runs,
-            "ready_s": median([r.get("ready_s", math.nan) for r in ok]) if ok else math.nan,
-            "error": next((r["error"] for r in runs if "error" in r), None),
-        }
-        for key in ("found", "count", "in_order", "batch", "query_all_s"):
-            vals = [r[key] for r in ok if key in r]
-            if vals:
-                row[key] = vals[-1] if key != "query_all_s" else median(vals)
-        log(f"dup: {lib} {count:,} {kind}: {fmt_s(row['ready_s'], cap)}")
-        return row
-
-    rows = out["rows"]
-    rows["achroma"] = {
-        "copies": measure("achroma", "copies", n, None, 900),
-        "distinct": measure("achroma", "distinct", n, None, 900),
-    }
-    cap = cfg["chromadb_cap"]
-    rows["chromadb"] = {
-        "copies": measure("chromadb", "copies", n, cap, cap + 60),
-        "distinct": measure("chromadb", "distinct", n, cap, cap + 60),
-    }
+    n = cfg["dup_n"]
+    jobs: dict[str, tuple[dict[str, Any], float, float | None]] = {}
+    for lib, cap, timeout in (
+        ("achroma", None, 900.0),
+        ("chromadb", cfg["chromadb_cap"], cfg["chromadb_cap"] + 60),
+    ):
+        for kind in ("copies", "distinct"):
+            spec = {"job": "dup", "lib": lib, "kind": kind, "n": n, "seed": seed}
+            jobs[f"dup {lib} {kind}"] = (spec, timeout, cap)
     cap = cfg["usearch_cap"]
-    rows["usearch"] = {
-        c: {
-            "copies": measure("usearch", "copies", c, cap, cap + 10),
-            "distinct": measure("usearch", "distinct", c, cap, cap + 10),
-        }
-        for c in cfg["usearch_copies"]
+    for c in cfg["usearch_copies"]:
+        for kind in ("copies", "distinct"):
+            spec = {"job": "dup", "lib": "usearch", "kind": kind, "n": c, "seed": seed}
+            jobs[f"dup usearch {kind} {c}"] = (spec, cap + 10, cap)
+    runs = interleaved(jobs, cfg["reps"], root)
+    return {
+        "n": n,
+        "usearch_copies": cfg["usearch_copies"],
+        "chromadb_cap": cfg["chromadb_cap"],
+        "usearch_cap": cfg["usearch_cap"],
+        "runs": runs,
     }
-    out["chromadb_cap"], out["usearch_cap"] = cfg["chromadb_cap"], cfg["usearch_cap"]
-    return out
-
-
-def _dup_ratio(row: dict[str, Any]) -> float:
-    c, d = row["copies"]["ready_s"], row["distinct"]["ready_s"]
-    return c / d if d and not math.isnan(d) else math.nan
 
 
 def print_dup(res: dict[str, Any]) -> list[str]:
-    n = res["n"]
+    n, runs = res["n"], res["runs"]
+
+    def ready(r: dict[str, Any]) -> float:
+        return float(r.get("ready_s", math.nan))
+
     heads = ["target", "records", "copies", "distinct", "copies/distinct", "copies found"]
-    rows = []
-    for lib in ("achroma", "chromadb"):
-        row = res["rows"][lib]
-        cap = res["chromadb_cap"] if lib == "chromadb" else None
-        found = row["copies"].get("found")
-        order = row["copies"].get("in_order")
-        rows.append(
-            [
-                lib,
-                f"{n:,}",
-                fmt_s(row["copies"]["ready_s"], cap),
-                fmt_s(row["distinct"]["ready_s"], cap),
-                fmt_x(_dup_ratio(row)),
-                "-" if found is None else f"{found:,}" + (" in order" if order else ""),
-            ]
-        )
-    for c, row in res["rows"]["usearch"].items():
-        rows.append(
-            [
-                "usearch",
-                f"{c:,}",
-                fmt_s(row["copies"]["ready_s"], res["usearch_cap"]),
-                fmt_s(row["distinct"]["ready_s"], res["usearch_cap"]),
-                fmt_x(_dup_ratio(row)),
-                "-",
-            ]
-        )
+    rows, ratio = [], {}
+    for lib in ("achroma", "chromadb", "usearch"):
+        sizes = [n] if lib != "usearch" else res["usearch_copies"]
+        cap = {"chromadb": res["chromadb_cap"], "usearch": res["usearch_cap"]}.get(lib)
+        for c in sizes:
+            suffix = "" if lib != "usearch" else f" {c}"
+            cr, dr = runs[f"dup {lib} copies{suffix}"], runs[f"dup {lib} distinct{suffix}"]
+            ratio[(lib, c)] = paired(cr, dr, ready, ready, cap)
+            found = [r["found"] for r in _good(cr) if "found" in r]
+            in_order = all(r.get("in_order") for r in _good(cr) if "found" in r)
+            found_s = "-"
+            if found:
+                found_s = f"{min(found):,}" + (" in order" if in_order else "")
+            rows.append(
+                [
+                    lib,
+                    f"{c:,}",
+                    fmt_s(med(cr, "ready_s"), cap),
+                    fmt_s(med(dr, "ready_s"), cap),
+                    fmt_r(ratio[(lib, c)]),
+                    found_s,
+                ]
+            )
     print(f"\n## 1. Duplicates: copies of {COPY} vs distinct random 3-d vectors, max_neighbors 128")
     print(grid(heads, rows))
-    for lib in ("achroma", "chromadb"):
-        for kind in ("copies", "distinct"):
-            if res["rows"][lib][kind].get("error"):
-                print(f"FAILED {lib} {kind}: {res['rows'][lib][kind]['error']}")
-    a, ch = res["rows"]["achroma"], res["rows"]["chromadb"]
-    notes = [
-        "Times are the adds (batches of get_max_batch_size()) plus the first query, which "
-        "waits for any indexing still in flight; usearch adds in one call on all cores."
-    ]
-    cc, ac = ch["copies"]["ready_s"], a["copies"]["ready_s"]
-    if not math.isnan(cc) and not math.isnan(ac) and ac > 0:
-        rel = f"> {res['chromadb_cap'] / ac:.0f}x" if math.isinf(cc) else fmt_x(cc / ac)
-        notes.append(f"chromadb takes {rel} achroma's time for the {n:,} copies.")
-    print("\n".join(notes))
-    md = [
-        f"- **Duplicates.** {n:,} copies of one 3-d vector (max_neighbors 128) take "
-        f"{fmt_x(_dup_ratio(a))} the time of {n:,} distinct vectors in achroma "
-        f"({fmt_s(ac)} vs {fmt_s(a['distinct']['ready_s'])}); chromadb 1.5.9 takes "
-        f"{fmt_s(cc, res['chromadb_cap'])} for the copies "
-        f"({fmt_x(_dup_ratio(ch))} its distinct time). A bare usearch index takes "
-        + ", ".join(
-            f"{fmt_s(row['copies']['ready_s'], res['usearch_cap'])} for {c:,} copies"
-            for c, row in res["rows"]["usearch"].items()
+    print(
+        "Times: the adds (batches of get_max_batch_size()) plus the first query, which waits "
+        "for any indexing still in flight; usearch adds in one call on all cores. Ratios are "
+        "taken within each repetition, then the median."
+    )
+    for name, rs in runs.items():
+        err = first_error(rs)
+        if err:
+            print(f"FAILED {name}: {err}")
+    ac, cc = runs["dup achroma copies"], runs["dup chromadb copies"]
+    vs = paired(cc, ac, lambda r: r["ready_s"], lambda r: r["ready_s"], res["chromadb_cap"])
+    print(f"chromadb takes {fmt_r(vs)} achroma's time for the {n:,} copies.")
+    compacted = sum(
+        bool(r.get("compacted"))
+        for k in ("copies", "distinct")
+        for r in _good(runs[f"dup achroma {k}"])
+    )
+    if compacted:
+        print(
+            f"achroma rebuilt its graph (a compaction) during {compacted} of these pure-insert "
+            "runs, where nothing was removed."
         )
-        + " (identical vectors defeat HNSW construction; achroma keeps one graph node per "
-        "distinct vector)."
+    us = ", ".join(
+        f"{fmt_s(med(runs[f'dup usearch copies {c}'], 'ready_s'), res['usearch_cap'])} "
+        f"for {c:,} copies ({fmt_r(ratio[('usearch', c)])} the time of as many distinct)"
+        for c in res["usearch_copies"]
+    )
+    return [
+        f"- **Duplicates.** {n:,} copies of one 3-d vector (max_neighbors 128) take "
+        f"{fmt_r(ratio[('achroma', n)])} the time of {n:,} distinct vectors in achroma "
+        f"({fmt_s(med(ac, 'ready_s'))}), {fmt_r(ratio[('chromadb', n)])} in chromadb 1.5.9 "
+        f"({fmt_s(med(cc, 'ready_s'), res['chromadb_cap'])}, {fmt_r(vs)} achroma's time). A "
+        f"bare usearch index takes {us}: identical vectors defeat HNSW construction, and "
+        "achroma keeps one graph node per distinct vector."
     ]
-    return md
+
+
+CHURN_LIBS = ("achroma", "chromadb", "usearch")
 
 
 def section_churn(cfg: dict[str, Any], root: Path, seed: int) -> dict[str, Any]:
-    n, dim, reps = cfg["churn_n"], cfg["churn_dim"], cfg["reps"]
-    out: dict[str, Any] = {"n": n, "dim": dim, "sample": cfg["churn_sample"], "rows": {}}
-    out["rounds"] = cfg["churn_rounds"]
-    for lib in ("achroma", "chromadb", "usearch"):
-        log(f"churn: {lib} N={n:,} d={dim} x{reps}")
-        runs = repeated(
-            {
-                "job": "churn",
-                "lib": lib,
-                "n": n,
-                "dim": dim,
-                "sample": cfg["churn_sample"],
-                "rounds": cfg["churn_rounds"],
-                "seed": seed + 7,
-            },
-            reps,
-            root,
-            3600,
-        )
-        ok = [r for r in runs if "error" not in r and "timed_out" not in r]
-        row: dict[str, Any] = {"runs": runs}
-        for key in (
-            "add_s",
-            "fresh_miss",
-            "churn_s",
-            "churn_wait_s",
-            "churned_miss",
-            "graph_nodes",
-            "graph_churn",
-        ):
-            vals = [r[key] for r in ok if key in r]
-            row[key] = median(vals) if vals else math.nan
-        row["counts"] = [r.get("count") for r in ok]
-        bad = [r for r in runs if "error" in r or "timed_out" in r]
-        row["error"] = (bad[0].get("error") or "timed out") if bad else None
-        out["rows"][lib] = row
-    return out
+    n, dim = cfg["churn_n"], cfg["churn_dim"]
+    jobs: dict[str, tuple[dict[str, Any], float, float | None]] = {}
+    for lib in CHURN_LIBS:
+        spec = {
+            "job": "churn",
+            "lib": lib,
+            "n": n,
+            "dim": dim,
+            "sample": cfg["churn_sample"],
+            "rounds": cfg["churn_rounds"],
+            "seed": seed + 7,
+        }
+        jobs[f"churn {lib}"] = (spec, 3600.0, None)
+    runs = interleaved(jobs, cfg["reps"], root)
+    return {
+        "n": n,
+        "dim": dim,
+        "sample": cfg["churn_sample"],
+        "rounds": cfg["churn_rounds"],
+        "runs": runs,
+    }
+
+
+def _churn_total(r: dict[str, Any]) -> float:
+    return float(r["churn_s"]) + float(r.get("churn_wait_s", 0.0))
 
 
 def print_churn(res: dict[str, Any]) -> list[str]:
     n, dim, sample, rounds = res["n"], res["dim"], res["sample"], res["rounds"]
-    rows = res["rows"]
-    heads = [
-        "target",
-        "add s",
-        "fresh miss",
-        "churn s",
-        "churn/add",
-        "wait s",
-        "churned miss",
-        "count ok",
-    ]
+    runs = {lib: res["runs"][f"churn {lib}"] for lib in CHURN_LIBS}
+    heads = ["target", "add s", "fresh miss", "churn s", "wait s", "churn/add", "churned miss"]
+    heads.append("count ok")
     lines = []
-    for lib, r in rows.items():
-        if r["error"] and math.isnan(r["add_s"]):
-            lines.append([lib, "FAILED: " + r["error"]] + [""] * (len(heads) - 2))
+    for lib, rs in runs.items():
+        done = [r for r in _good(rs) if "churned_miss" in r]
+        if not done:
+            lines.append([lib, "FAILED: " + str(first_error(rs))] + [""] * (len(heads) - 2))
             continue
+        counts = [r.get("count") for r in done]
         lines.append(
             [
                 lib,
-                f"{r['add_s']:.1f}",
-                fmt_pct(r["fresh_miss"]),
-                f"{r['churn_s']:.1f}",
-                fmt_x((r["churn_s"] + r["churn_wait_s"]) / r["add_s"]),
-                f"{r['churn_wait_s']:.1f}" if lib == "achroma" else "-",
-                fmt_pct(r["churned_miss"]),
-                "yes" if r["counts"] and all(c == n for c in r["counts"]) else f"{r['counts']}",
+                f"{med(done, 'add_s'):.1f}",
+                fmt_pct(med(done, "fresh_miss")),
+                f"{med(done, 'churn_s'):.1f}",
+                f"{med(done, 'churn_wait_s'):.1f}" if lib == "achroma" else "-",
+                fmt_r(paired(done, done, _churn_total, lambda r: r["add_s"])),
+                fmt_pct(med(done, "churned_miss")),
+                "yes" if all(c == n for c in counts) else ", ".join(map(str, counts)),
             ]
         )
     print(
@@ -620,33 +664,51 @@ def print_churn(res: dict[str, Any]) -> list[str]:
     print(
         f"add s: until the index is current. churn s: {rounds} round(s) of upserting every "
         "record to a new vector, then delete all + re-add, until the last call returns; wait s: "
-        "achroma's index update and compaction still running after it (in churn/add, not in "
-        "churn s)."
+        "achroma's index update and compaction still running after that (in churn/add, not in "
+        "churn s). Miss: the record's own vector does not return it first."
     )
-    a, c, u = rows["achroma"], rows["chromadb"], rows["usearch"]
-    if not math.isnan(a.get("graph_nodes", math.nan)):
+    for lib, rs in runs.items():
+        err = first_error(rs)
+        if err:
+            print(f"FAILED {lib} (in some run): {err}")
+    a = [r for r in _good(runs["achroma"]) if "churned_miss" in r]
+    if a and "graph_nodes" in a[-1]:
         print(
-            f"achroma's graph after the wait: {a['graph_nodes']:,.0f} nodes, "
-            f"churn {a['graph_churn']:,.0f} (removed/replaced vectors since its last rebuild)"
+            f"achroma's graph after the wait: {med(a, 'graph_nodes'):,.0f} nodes, churn "
+            f"{med(a, 'graph_churn'):,.0f} (vectors removed or replaced since its last rebuild)"
         )
-    a_total = a["churn_s"] + a["churn_wait_s"]
-    ratios = [
-        f"{fmt_x(a_total / (r['churn_s'] + r['churn_wait_s']))} {other}'s"
-        for other, r in (("chromadb", c), ("usearch", u))
-        if not math.isnan(r["churn_s"]) and not math.isnan(a_total)
-    ]
-    if ratios:
-        print("achroma's churn phase (with the wait) takes " + ", ".join(ratios) + ".")
+    fresh_rebuilds = sum(bool(r.get("fresh_compacted")) for r in a)
+    if fresh_rebuilds:
+        print(
+            f"achroma rebuilt its graph (a compaction) during the fresh add in {fresh_rebuilds} "
+            f"of {len(a)} runs, though nothing had been removed."
+        )
+    vs = {}
+    for other in ("chromadb", "usearch"):
+        o = runs[other]
+        vs[other] = (
+            paired(a, o, lambda r: r["add_s"], lambda r: r["add_s"]),
+            paired(a, o, _churn_total, _churn_total),
+        )
+        print(
+            f"achroma / {other}, within each run: add {fmt_r(vs[other][0])}, churn phase "
+            f"(with the wait) {fmt_r(vs[other][1])}"
+        )
+
+    def pair(lib: str) -> str:
+        return (
+            f"{fmt_pct(med(runs[lib], 'fresh_miss'))} / {fmt_pct(med(runs[lib], 'churned_miss'))}"
+        )
+
     return [
         f"- **Churn.** N={n:,}, d={dim}, cosine; self-query misses (a record's own vector not "
-        f"returning it first) fresh / after {rounds} full upsert round(s) and a delete + "
-        f"re-add of everything: achroma {fmt_pct(a['fresh_miss'])} / "
-        f"{fmt_pct(a['churned_miss'])}, chromadb 1.5.9 {fmt_pct(c['fresh_miss'])} / "
-        f"{fmt_pct(c['churned_miss'])}, bare usearch {fmt_pct(u['fresh_miss'])} / "
-        f"{fmt_pct(u['churned_miss'])}. The churn phase took achroma {a_total:.1f} s (with "
-        f"{a['churn_wait_s']:.1f} s of background compaction after the last write), "
-        f"{fmt_x(a_total / c['churn_s'])} chromadb's {c['churn_s']:.1f} s and "
-        f"{fmt_x(a_total / u['churn_s'])} bare usearch's {u['churn_s']:.1f} s."
+        f"returning it first), fresh / after {rounds} upsert round(s) of every record and a "
+        f"delete + re-add of everything: achroma {pair('achroma')}, chromadb 1.5.9 "
+        f"{pair('chromadb')}, bare usearch {pair('usearch')}. Against chromadb, achroma took "
+        f"{fmt_r(vs['chromadb'][0])} the time to add and {fmt_r(vs['chromadb'][1])} for the "
+        f"churn (with {med(a, 'churn_wait_s'):.1f} s of background compaction after the last "
+        f"write); against bare usearch, {fmt_r(vs['usearch'][0])} and "
+        f"{fmt_r(vs['usearch'][1])}."
     ]
 
 
@@ -658,22 +720,33 @@ def section_exact(cfg: dict[str, Any], root: Path, seed: int) -> dict[str, Any]:
         "runs": cfg["exact_runs"],
         "seed": seed + 11,
     }
-    log(f"exact: d={spec['dims']} N={spec['ns']} x{cfg['reps']}")
-    runs = repeated(spec, cfg["reps"], root, 1800)
-    cells: dict[tuple[int, int], dict[str, list[float]]] = {}
-    for r in runs:
-        for cell in r.get("cells", []):
-            c = cells.setdefault((cell["d"], cell["n"]), {"graph_us": [], "exact_us": []})
-            c["graph_us"].append(cell["graph_us"])
-            c["exact_us"].append(cell["exact_us"])
+    runs = interleaved({"exact": (spec, 1800.0, None)}, cfg["reps"], root)["exact"]
+    cells: dict[str, dict[str, list[float]]] = {}
+    for r in _good(runs):
+        for c in r.get("cells", []):
+            cell = cells.setdefault(f"{c['d']},{c['n']}", {"graph_us": [], "exact_us": []})
+            cell["graph_us"].append(c["graph_us"])
+            cell["exact_us"].append(c["exact_us"])
     table = {
-        f"{d},{n}": {k: median(v) for k, v in c.items()} for (d, n), c in sorted(cells.items())
+        key: {
+            "graph_us": median(c["graph_us"]),
+            "exact_us": median(c["exact_us"]),
+            # within each run, then the median
+            "ratio": median([e / g for e, g in zip(c["exact_us"], c["graph_us"], strict=True)]),
+        }
+        for key, c in cells.items()
     }
-    return {"dims": cfg["exact_dims"], "ns": cfg["exact_ns"], "runs": runs, "cells": table}
+    return {
+        "dims": cfg["exact_dims"],
+        "ns": cfg["exact_ns"],
+        "queries": cfg["exact_runs"],
+        "runs": runs,
+        "cells": table,
+    }
 
 
 def crossover(ns: list[int], ratios: list[float]) -> tuple[float, str]:
-    """N where exact/graph crosses 1 (log-log interpolation between grid points)."""
+    """N where exact/graph first crosses 1 (log-log interpolation between grid points)."""
     if not ratios or any(math.isnan(r) for r in ratios):
         return math.nan, "-"
     if ratios[0] > 1:
@@ -691,55 +764,53 @@ def print_exact(res: dict[str, Any]) -> list[str]:
     from achroma.engine.index import EXACT_LIMIT
 
     dims, ns, cells = res["dims"], res["ns"], res["cells"]
-    heads = ["d"] + [f"N={n:,}" for n in ns] + ["crossover N", f"exact/graph @{EXACT_LIMIT:,}"]
+    heads = ["d"] + [f"N={n:,}" for n in ns] + ["crossover N", f"at {EXACT_LIMIT:,}"]
     lines, cross = [], {}
     for d in dims:
         ratios, cols = [], []
         for n in ns:
             c = cells.get(f"{d},{n}")
-            if c is None:
-                ratios.append(math.nan)
-                cols.append("-")
-                continue
-            ratios.append(c["exact_us"] / c["graph_us"])
-            cols.append(f"{c['graph_us']:.0f}/{c['exact_us']:.0f} {ratios[-1]:.2f}x")
-        x, label = crossover(ns, ratios)
-        cross[d] = (x, label)
+            ratios.append(math.nan if c is None else c["ratio"])
+            cols.append(
+                "-" if c is None else f"{c['graph_us']:.0f}/{c['exact_us']:.0f} {fmt_x(c['ratio'])}"
+            )
+        cross[d] = crossover(ns, ratios)
         at = cells.get(f"{d},{EXACT_LIMIT}")
-        at_s = "-" if at is None else fmt_x(at["exact_us"] / at["graph_us"])
-        lines.append([str(d)] + cols + [label, at_s])
+        lines.append([str(d)] + cols + [cross[d][1], "-" if at is None else fmt_x(at["ratio"])])
     print(
-        "\n## 3. Exact-ranking threshold: one usearch query, graph search vs exact scan "
-        "(threads=1), k=10, l2sq, connectivity 16, expansion_search 100"
+        "\n## 3. Exact-ranking threshold: one usearch query, k=10, l2sq, connectivity 16, "
+        "expansion_search 100: graph search vs exact scan (threads=1)"
     )
-    print("cells: graph us / exact us  exact/graph (median of the per-run medians)")
+    print(
+        f"cells: graph us / exact us, then exact/graph (medians over {res['queries']} queries, "
+        "then over repetitions)"
+    )
     print(grid(heads, lines))
-    verdicts = []
     for d in dims:
         x, label = cross[d]
         if math.isnan(x):
             verdict = "no figure"
         elif x == 0.0:
-            verdict = f"exact is already slower at N={ns[0]:,}"
+            verdict = f"the exact scan is already slower at N={ns[0]:,}"
         elif math.isinf(x):
-            verdict = f"exact is still cheaper at N={ns[-1]:,}"
+            verdict = f"the exact scan is still cheaper at N={ns[-1]:,}"
         else:
             f = EXACT_LIMIT / x
-            near = 0.5 <= f <= 2.0
             side = "below" if f < 1 else "above"
+            near = "near it" if 0.5 <= f <= 2.0 else "not near it"
             verdict = (
-                f"crossover {label}: EXACT_LIMIT={EXACT_LIMIT:,} is {fmt_x(max(f, 1 / f))} "
-                f"{side} it ({'near' if near else 'not near'})"
+                f"crossover {label}; EXACT_LIMIT={EXACT_LIMIT:,} is "
+                f"{fmt_x(max(f, 1 / f))} {side} it ({near})"
             )
-        verdicts.append(f"d={d}: {verdict}")
-    print("\n".join(verdicts))
-    summary = ", ".join(f"{cross[d][1]} (d={d})" for d in dims)
+        print(f"d={d}: {verdict}")
     at = [(d, cells[f"{d},{EXACT_LIMIT}"]) for d in dims if f"{d},{EXACT_LIMIT}" in cells]
-    at_s = ", ".join(f"{fmt_x(c['exact_us'] / c['graph_us'])} at d={d}" for d, c in at)
+    at_s = ", ".join(f"{fmt_x(c['ratio'])} (d={d})" for d, c in at)
+    summary = ", ".join(f"{cross[d][1]} (d={d})" for d in dims)
     return [
         f"- **Exact ranking.** One usearch query by exact scan (one thread) stops being cheaper "
         f"than a graph search (expansion 100) at N {summary}. achroma ranks exactly up to "
-        f"EXACT_LIMIT = {EXACT_LIMIT:,} records, where the scan costs {at_s} a graph search."
+        f"EXACT_LIMIT = {EXACT_LIMIT:,} records, where the scan costs {at_s} the time of a "
+        "graph search."
     ]
 
 
@@ -757,8 +828,6 @@ def main_driver(args: argparse.Namespace) -> None:
     root = Path(tempfile.mkdtemp(prefix="achroma-bench-integrity-", dir=args.tmp))
     started = time.perf_counter()
     results: dict[str, Any] = {}
-    md: list[str] = []
-    printers = {"dup": print_dup, "churn": print_churn, "exact": print_exact}
     runners = {"dup": section_dup, "churn": section_churn, "exact": section_exact}
     try:
         for s in sections:
@@ -767,31 +836,40 @@ def main_driver(args: argparse.Namespace) -> None:
             results[s]["section_s"] = time.perf_counter() - t0
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    total = time.perf_counter() - started
-    v = versions()
-    print(
-        f"\nachroma {v['achroma']} ({REPO_SRC}), chromadb {v['chromadb']}, usearch "
-        f"{v['usearch']}, numpy {v['numpy']}; {os.cpu_count()} CPUs; "
-        f"median of {cfg['reps']} run(s){' (--quick)' if args.quick else ''}"
-    )
-    for s in sections:
-        md += printers[s](results[s])
-        print(f"({s}: {results[s]['section_s']:.0f} s)")
-    print(f"\ntotal {total:.0f} s\n\n### Summary (markdown)\n")
-    print("\n".join(md))
+    meta = {
+        "args": vars(args),
+        "config": cfg,
+        "sections": sections,
+        "achroma_src": str(REPO_SRC),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "versions": versions(),
+        "total_s": time.perf_counter() - started,
+    }
+    report(meta, results)
     if args.json:
-        meta = {
-            "args": vars(args),
-            "config": cfg,
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "versions": v,
-            "total_s": total,
-            "peak_rss_mb": proc_status("VmHWM"),
-        }
         Path(args.json).write_text(json.dumps({"meta": meta, "results": results}, indent=2))
         log(f"wrote {args.json}")
+
+
+def report(meta: dict[str, Any], results: dict[str, Any]) -> None:
+    """Print every section's table, then the markdown summary."""
+    v, cfg = meta["versions"], meta["config"]
+    quick = " (--quick)" if meta["args"].get("quick") else ""
+    src = meta.get("achroma_src", REPO_SRC)
+    print(
+        f"\nachroma {v['achroma']} ({src}), chromadb {v['chromadb']}, usearch "
+        f"{v['usearch']}, numpy {v['numpy']}; {meta['cpus']} CPUs; "
+        f"median of {cfg['reps']} run(s){quick}"
+    )
+    printers = {"dup": print_dup, "churn": print_churn, "exact": print_exact}
+    md: list[str] = []
+    for s in meta.get("sections") or list(results):
+        md += printers[s](results[s])
+        print(f"({s}: {results[s]['section_s']:.0f} s)")
+    print(f"\ntotal {meta['total_s']:.0f} s\n\n### Summary (markdown)\n")
+    print("\n".join(md))
 
 
 def parse() -> argparse.Namespace:
@@ -804,6 +882,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--json", help="also write every run's figures to this JSON file")
     p.add_argument("--tmp", default="/tmp", help="parent of the temporary directory")
+    p.add_argument("--render", metavar="FILE", help="print the report of a --json FILE again")
     # internal: one measurement in this process
     p.add_argument("--job", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
@@ -815,6 +894,10 @@ def main() -> None:
     if args.job:
         spec = json.loads(args.job)
         JOBS[spec["job"]](spec, Path(args.out))
+        return
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        report(saved["meta"], saved["results"])
         return
     main_driver(args)
 
