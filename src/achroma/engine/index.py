@@ -326,9 +326,6 @@ class VectorIndex:
             return _padded([], len(queries), k)
         return await anyio.to_thread.run_sync(self._search, queries, k)
 
-    def _expand(self, node: int, limit: int) -> list[int]:
-        return self._groups.expand(node, limit)
-
     def _search(self, queries: Vectors, k: int) -> tuple[Keys, Distances]:
         graph = self._graph
         exact = len(self) <= EXACT_LIMIT
@@ -360,39 +357,29 @@ class VectorIndex:
             hits = [
                 (float(d), key)
                 for node, d in zip(keys[row, :used].tolist(), distances[row, :used], strict=True)
-                for key in self._expand(node, k)
+                for key in self._groups.expand(node, k)
             ]
             hits.sort()
             rows.append(hits[:k])
         return _padded(rows, len(queries), k)
 
 
-def _distances(
-    space: str,
-    q: npt.NDArray[np.float64],
-    x: npt.NDArray[np.float64],
-    x_squares: npt.NDArray[np.float64],
-) -> npt.NDArray[np.float64]:
-    dots = q @ x.T
-    if space == "l2":
-        out: npt.NDArray[np.float64] = np.maximum(
-            (q * q).sum(axis=1)[:, None] + x_squares[None, :] - 2.0 * dots, 0.0
-        )
-        return out
-    if space == "cosine":
-        norms = np.sqrt((q * q).sum(axis=1))[:, None] * np.sqrt(x_squares)[None, :]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cos: npt.NDArray[np.float64] = 1.0 - dots / np.where(norms == 0, 1.0, norms)
-        return cos
-    ip: npt.NDArray[np.float64] = 1.0 - dots
-    return ip
-
-
 def exact_distances(space: str, queries: Vectors, vectors: Vectors) -> Distances:
     """Chroma's distances between every query and every vector, computed exactly."""
+    q = queries.astype(np.float64)
     x = vectors.astype(np.float64)
-    out = _distances(space, queries.astype(np.float64), x, (x * x).sum(axis=1))
-    return out.astype(np.float32)
+    dots = q @ x.T
+    if space == "l2":
+        sq = (q * q).sum(axis=1)[:, None] + (x * x).sum(axis=1)[None, :] - 2.0 * dots
+        out: Distances = np.maximum(sq, 0.0).astype(np.float32)
+        return out
+    if space == "cosine":
+        norms = np.linalg.norm(q, axis=1)[:, None] * np.linalg.norm(x, axis=1)[None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cos: Distances = (1.0 - dots / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+        return cos
+    ip: Distances = (1.0 - dots).astype(np.float32)
+    return ip
 
 
 def _equal_rows(rows: Vectors, row: Vectors) -> npt.NDArray[np.bool_]:
