@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import achroma
-from achroma.api.models import CollectionModel
+from achroma.core.models import CollectionModel
 from achroma.errors import (
     ERROR_TYPES,
     ChromaError,

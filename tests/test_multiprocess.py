@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 
 from achroma.engine.filelock import FileLock
-from achroma.engine.schema import SCHEMA_VERSION
+from achroma.engine.migrations import SCHEMA_VERSION
 
 LONG = os.environ.get("ACHROMA_LONG_TESTS") == "1"
 

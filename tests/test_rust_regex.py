@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from achroma.api.rust_regex import RegexSyntaxError, compile_pattern
+from achroma.emulation.rust_regex import RegexSyntaxError, compile_pattern
 
 
 @pytest.mark.parametrize(

@@ -13,15 +13,6 @@ from achroma import utils  # chromadb.utils.embedding_functions, under the alias
 from achroma._version import __version__
 from achroma.api.client import AsyncAdminAPI, AsyncClient
 from achroma.api.collection import AsyncCollection
-from achroma.api.models import (
-    CollectionModel,
-    Database,
-    GetResult,
-    Include,
-    QueryResult,
-    Tenant,
-    UserIdentity,
-)
 from achroma.api.types import (
     URI,
     CollectionMetadata,
@@ -52,6 +43,15 @@ from achroma.clients import (
 )
 from achroma.clients import ClientFromSettings as Client
 from achroma.config import Settings, configure, get_settings
+from achroma.core.models import (
+    CollectionModel,
+    Database,
+    GetResult,
+    Include,
+    QueryResult,
+    Tenant,
+    UserIdentity,
+)
 from achroma.embeddings import Documents, EmbeddingFunction, Embeddings
 from achroma.errors import (
     ChromaError,

@@ -14,10 +14,11 @@ from types import TracebackType
 from typing import Any
 
 from achroma import sync
-from achroma.api.client import DEFAULT_DATABASE, DEFAULT_TENANT, AsyncAdminAPI, AsyncClient
+from achroma.api.client import AsyncAdminAPI, AsyncClient
 from achroma.api.collection import AsyncCollection
 from achroma.backend.base import Backend
 from achroma.config import Settings, get_settings
+from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT
 from achroma.engine.local import LocalBackend
 from achroma.engine.store import close_all_on_this_loop
 from achroma.http.auth import scope_from_identity

@@ -7,7 +7,6 @@ from typing import Any
 
 from achroma.api.collection import DEFAULT_EMBEDDING_FUNCTION, AsyncCollection
 from achroma.api.configuration import create_configuration, create_json
-from achroma.api.models import CollectionModel, Database, Tenant, UserIdentity
 from achroma.api.validation import (
     collection_name_problem,
     convert_metadata,
@@ -21,14 +20,13 @@ from achroma.api.validation import (
 )
 from achroma.backend.base import Backend
 from achroma.config import Settings
+from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT
+from achroma.core.models import CollectionModel, Database, Tenant, UserIdentity
 from achroma.embeddings import (
     validate_embedding_function_conflict_on_create,
     validate_embedding_function_conflict_on_get,
 )
 from achroma.errors import ChromaError
-
-DEFAULT_TENANT = "default_tenant"
-DEFAULT_DATABASE = "default_database"
 
 
 def check_recorded_function(embedding_function: Any, model: CollectionModel) -> None:

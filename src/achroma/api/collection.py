@@ -19,17 +19,7 @@ from achroma.api.configuration import (
     updated_configuration,
 )
 from achroma.api.filters import validate_where, validate_where_document
-from achroma.api.models import (
-    CollectionModel,
-    DeleteResult,
-    GetResult,
-    Include,
-    QueryResult,
-    Where,
-    WhereDocument,
-)
 from achroma.api.records import (
-    RecordBatch,
     check_embeddings_finite,
     check_lengths,
     check_uris,
@@ -55,6 +45,16 @@ from achroma.api.validation import (
     require_str,
     validate_collection_name,
 )
+from achroma.core.models import (
+    CollectionModel,
+    DeleteResult,
+    GetResult,
+    Include,
+    QueryResult,
+    Where,
+    WhereDocument,
+)
+from achroma.core.records import RecordBatch
 from achroma.data_loaders import load
 from achroma.embeddings import (
     DefaultEmbeddingFunction,

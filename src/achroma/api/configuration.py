@@ -16,8 +16,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from achroma.api.config_serde import CREATE, SPACES, UPDATE, deserialize
 from achroma.embeddings import embedding_function_to_config
+from achroma.emulation.serde_config import CREATE, SPACES, UPDATE, deserialize
 from achroma.errors import InvalidArgumentError
 
 DEFAULT_HNSW: dict[str, Any] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from achroma.api.rust_regex import RegexSyntaxError, compile_pattern
+from achroma.emulation.rust_regex import RegexSyntaxError, compile_pattern
 from achroma.errors import InvalidArgumentError
 
 WHERE_OPERATORS = (

@@ -9,33 +9,17 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from achroma.api.models import Include
 from achroma.api.validation import validate_metadata
+from achroma.core.models import Include
 from achroma.errors import DuplicateIDError, InvalidArgumentError
 
 INCLUDE_VALUES = ("documents", "embeddings", "metadatas", "distances", "uris", "data")
 RESERVED_DOCUMENT_KEY = "chroma:document"
-
-
-@dataclass
-class RecordBatch:
-    """Parallel columns of one write. `embeddings` is a float32 (n, d) array or None (update
-    without new vectors); the other columns are None when not given."""
-
-    ids: list[str]
-    embeddings: npt.NDArray[np.float32] | None
-    metadatas: list[dict[str, Any] | None] | None
-    documents: list[str | None] | None
-    uris: list[str | None] | None
-
-    def __len__(self) -> int:
-        return len(self.ids)
 
 
 def normalize_ids(ids: Any, nonempty_message: str | None = None) -> list[str]:

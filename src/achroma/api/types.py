@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar, Union
 
-from achroma.api.models import (
+from achroma.api.records import is_image
+from achroma.core.models import (
     GetResult,
     Include,
     Metadata,
@@ -13,7 +14,6 @@ from achroma.api.models import (
     Where,
     WhereDocument,
 )
-from achroma.api.records import is_image
 from achroma.data_loaders import URI, DataLoader, Loadable, URIs
 from achroma.embeddings.protocol import (
     AsyncEmbeddingFunction,

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from achroma.emulation.rust_format import validator_length_message
 from achroma.errors import InvalidArgumentError
 
 # --- conversion into chromadb's Rust bindings ---
@@ -184,22 +185,9 @@ def metadata_problem(metadata: dict[str, Any] | None) -> str | None:
     return None
 
 
-def rust_debug(text: str) -> str:
-    """`text` quoted as Rust's `{:?}` prints a string."""
-    escapes = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
-    return (
-        '"'
-        + "".join(escapes.get(c, c if c.isprintable() else f"\\u{{{ord(c):x}}}") for c in text)
-        + '"'
-    )
-
-
 def validate_tenant_name(name: str) -> None:
     if len(name) < 3:
-        raise InvalidArgumentError(
-            'Validation error: name: Validation error: length [{"min": Number(3), '
-            f'"value": String({rust_debug(name)})}}]'
-        )
+        raise InvalidArgumentError(validator_length_message("name", 3, name))
 
 
 def validate_database_name(name: str) -> None:

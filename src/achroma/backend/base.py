@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 from uuid import UUID
 
-from achroma.api.models import (
+from achroma.core.models import (
     CollectionModel,
     Database,
     GetResult,
@@ -23,7 +23,7 @@ from achroma.api.models import (
     Where,
     WhereDocument,
 )
-from achroma.api.records import RecordBatch
+from achroma.core.records import RecordBatch
 
 
 class Backend(ABC):

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import aiosqlite
 
-from achroma.api.models import CollectionModel, Database, Tenant
+from achroma.core.models import CollectionModel, Database, Tenant
 from achroma.errors import InternalError, InvalidArgumentError, NotFoundError
 
 DEFAULT_DATABASE_ID = "00000000-0000-0000-0000-000000000000"

@@ -8,7 +8,7 @@ Semantics follow chromadb 1.5.9:
   compare numerically, bool is its own type, str is case-sensitive.
 - `$contains`/`$not_contains` match list elements of exactly the operand's type.
 - The negative operators (`$ne`, `$nin`, `$not_contains`) also match records lacking the key.
-- `$regex` uses Rust's regex dialect, as Chroma does (see `achroma.api.rust_regex`).
+- `$regex` uses Rust's regex dialect, as Chroma does (see `achroma.emulation.rust_regex`).
 - Document `$contains` is a case-sensitive substring test; a missing document never matches a
   positive document filter and always matches a negative one.
 """
@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from achroma.api.models import Where, WhereDocument
-from achroma.api.rust_regex import compile_pattern
+from achroma.core.models import Where, WhereDocument
+from achroma.emulation.rust_regex import compile_pattern
 
 Sql = tuple[str, list[Any]]
 

@@ -10,7 +10,8 @@ from uuid import UUID
 import numpy as np
 
 from achroma._version import __version__
-from achroma.api.models import (
+from achroma.backend.base import Backend
+from achroma.core.models import (
     CollectionModel,
     Database,
     GetResult,
@@ -21,8 +22,7 @@ from achroma.api.models import (
     Where,
     WhereDocument,
 )
-from achroma.api.records import RecordBatch
-from achroma.backend.base import Backend
+from achroma.core.records import RecordBatch
 from achroma.engine import catalog, records, results, search
 from achroma.engine.index import Keys, Vectors
 from achroma.engine.indexes import Indexes, keys_array

@@ -15,7 +15,7 @@ from typing import Any
 import aiosqlite
 import numpy as np
 
-from achroma.api.models import Where, WhereDocument
+from achroma.core.models import Where, WhereDocument
 from achroma.engine.filters import compile_where, compile_where_document, is_selective, kind_of
 from achroma.engine.index import Keys, Vectors
 from achroma.engine.store import retry_busy

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from achroma.api.models import GetResult, Include, Metadata, QueryResult
+from achroma.core.models import GetResult, Include, Metadata, QueryResult
 from achroma.engine.records import Row
 
 Distances = npt.NDArray[np.float32]

@@ -40,7 +40,7 @@ import anyio
 
 from achroma.engine.filelock import FileLock
 from achroma.engine.filters import regexp
-from achroma.engine.schema import migrate
+from achroma.engine.migrations import migrate
 from achroma.errors import InternalError
 
 logger = logging.getLogger("achroma")

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from achroma.api.records import RecordBatch
+from achroma.core.records import RecordBatch
 from achroma.engine.index import Keys, Vectors
 from achroma.engine.records import INTERNAL_PREFIX, encode_metadata
 

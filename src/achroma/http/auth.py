@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import base64
 
-from achroma.api.models import UserIdentity
 from achroma.config import Settings
+from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT
+from achroma.core.models import UserIdentity
 from achroma.errors import ChromaAuthError
 
-DEFAULT_TENANT = "default_tenant"
-DEFAULT_DATABASE = "default_database"
 ANY = "*"
 
 TOKEN_PROVIDERS = frozenset(

@@ -14,7 +14,9 @@ from uuid import UUID
 import httpx
 
 from achroma._version import __version__
-from achroma.api.models import (
+from achroma.backend.base import Backend
+from achroma.config import Settings
+from achroma.core.models import (
     CollectionModel,
     Database,
     GetResult,
@@ -25,9 +27,7 @@ from achroma.api.models import (
     Where,
     WhereDocument,
 )
-from achroma.api.records import RecordBatch
-from achroma.backend.base import Backend
-from achroma.config import Settings
+from achroma.core.records import RecordBatch
 from achroma.errors import ClientClosedError
 from achroma.http import wire
 from achroma.http.auth import auth_headers

@@ -18,7 +18,7 @@ from uuid import UUID
 import numpy as np
 import numpy.typing as npt
 
-from achroma.api.models import CollectionModel, Database, GetResult, QueryResult, Tenant
+from achroma.core.models import CollectionModel, Database, GetResult, QueryResult, Tenant
 from achroma.errors import ERROR_TYPES, ChromaError, InvalidArgumentError
 
 JSON = Any

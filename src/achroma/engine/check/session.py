@@ -13,12 +13,11 @@ from typing import Any
 
 import aiosqlite
 
+from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT
 from achroma.engine.check.findings import NotAStore
 from achroma.engine.check.progress import Progress
 from achroma.engine.indexes import INDEX_DIR
 from achroma.engine.store import BUSY_TIMEOUT_MS, DB_FILE
-
-DEFAULT_TENANT, DEFAULT_DATABASE = "default_tenant", "default_database"
 
 
 @dataclass

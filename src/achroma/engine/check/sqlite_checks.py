@@ -13,7 +13,7 @@ import aiosqlite
 from achroma.engine import records
 from achroma.engine.check.findings import Finding, NotAStore, guarded, listed, plural
 from achroma.engine.check.session import Collection, Session
-from achroma.engine.schema import SCHEMA_VERSION
+from achroma.engine.migrations import SCHEMA_VERSION
 from achroma.engine.store import BUSY_TIMEOUT_MS, DB_FILE, is_busy
 
 

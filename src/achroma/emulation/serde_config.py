@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Union
 
-from achroma.api.validation import rust_debug
+from achroma.emulation.rust_format import rust_debug
 from achroma.errors import InvalidArgumentError
 
 SPACES = ("l2", "cosine", "ip")
