@@ -244,8 +244,10 @@ CHECKER = textwrap.dedent(
             db.close()
             from usearch.index import Index
 
-            (store,) = [s for s in stores._stores.values() if s.path == Path(path)]
-            held = vars(store.indexes._open[cid]).values()
+            from achroma.engine.engine import open_engines
+
+            (engine,) = [e for e in open_engines() if e.store.path == Path(path)]
+            held = vars(engine.indexes._open[cid]).values()
             (index,) = [v for v in held if isinstance(v, Index)]  # the HNSW graph
             found = {}
             for i in misses:

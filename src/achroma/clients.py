@@ -19,8 +19,8 @@ from achroma.api.collection import AsyncCollection
 from achroma.backend.base import Backend
 from achroma.config import Settings, get_settings
 from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT
+from achroma.engine.engine import close_all_on_this_loop
 from achroma.engine.local import LocalBackend
-from achroma.engine.store import close_all_on_this_loop
 from achroma.http.auth import scope_from_identity
 from achroma.http.client import HttpBackend
 

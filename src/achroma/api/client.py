@@ -151,7 +151,7 @@ class AsyncClient(_BackendUser):
     def _wrap(
         self, model: CollectionModel, embedding_function: Any, data_loader: Any
     ) -> AsyncCollection:
-        return AsyncCollection(self, model, embedding_function, data_loader)
+        return AsyncCollection(self._backend, model, embedding_function, data_loader)
 
     async def list_collections(
         self, limit: int | None = None, offset: int | None = None
@@ -225,7 +225,7 @@ class AsyncClient(_BackendUser):
             data_loader=data_loader,
             get_or_create=True,
         )
-        check_recorded_function(embedding_function, collection._model)
+        check_recorded_function(embedding_function, collection.model)
         return collection
 
     async def delete_collection(self, name: str) -> None:

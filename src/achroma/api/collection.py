@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, Union
+from typing import Any, TypeAlias, TypeVar, Union
 from uuid import UUID
 
 import numpy as np
@@ -45,6 +45,7 @@ from achroma.api.validation import (
     require_str,
     validate_collection_name,
 )
+from achroma.backend.base import Backend
 from achroma.core.models import (
     CollectionModel,
     DeleteResult,
@@ -55,6 +56,7 @@ from achroma.core.models import (
     WhereDocument,
 )
 from achroma.core.records import RecordBatch
+from achroma.core.requests import DeleteRequest, GetRequest, QueryRequest, RecordFilter
 from achroma.data_loaders import load
 from achroma.embeddings import (
     DefaultEmbeddingFunction,
@@ -65,10 +67,6 @@ from achroma.embeddings import (
     validate_embedding_function,
 )
 from achroma.errors import InvalidArgumentError
-
-if TYPE_CHECKING:
-    from achroma.api.client import AsyncClient
-    from achroma.backend.base import Backend
 
 T = TypeVar("T")
 OneOrMany: TypeAlias = Union[T, list[T]]  # noqa: UP007 (a runtime alias on Python 3.10)
@@ -105,12 +103,12 @@ EMBEDDABLE = {
 }
 
 
-def with_uris(include: list[Include]) -> list[Include]:
+def with_uris(include: list[Include]) -> tuple[Include, ...]:
     """`include` for the backend: loading "data" needs the URIs, which the result then
     includes too (as in chromadb)."""
     if "data" in include and "uris" not in include:
-        return [*include, "uris"]
-    return include
+        return (*include, "uris")
+    return tuple(include)
 
 
 @contextlib.contextmanager
@@ -133,14 +131,14 @@ class AsyncCollection:
 
     def __init__(
         self,
-        client: AsyncClient,
+        backend: Backend,
         model: CollectionModel,
         embedding_function: Any = None,
         data_loader: Any = None,
     ) -> None:
         if embedding_function is not None:
             validate_embedding_function(embedding_function)
-        self._client = client
+        self._backend = backend
         self._model = model
         self._embedding_function = embedding_function
         # The function rebuilt from the configuration, and the record it was built from.
@@ -157,6 +155,12 @@ class AsyncCollection:
 
     def __hash__(self) -> int:
         return hash(self._model.id)
+
+    @property
+    def model(self) -> CollectionModel:
+        """The collection as the backend stores it (the wire's `Collection` object: id,
+        name, configuration, metadata, dimension, ...)."""
+        return self._model
 
     @property
     def id(self) -> UUID:
@@ -237,9 +241,7 @@ class AsyncCollection:
         new_configuration = (
             updated_configuration(self._model.configuration, update) if update else None
         )
-        await self._client._backend.modify_collection(
-            self._model, name, new_metadata, new_configuration
-        )
+        await self._backend.modify_collection(self._model, name, new_metadata, new_configuration)
         # The handle caches what was asked for, as chromadb's does.
         if name:
             self._model.name = name
@@ -429,9 +431,9 @@ class AsyncCollection:
             if "data" in include and self._data_loader is None:
                 raise ValueError(NO_LOADER_MESSAGE)
         validate_get_limit_offset(limit, offset)
-        result = await self._backend.get(
-            self._model, id_list, where, where_document, limit, offset, with_uris(include)
-        )
+        selection = RecordFilter(id_list, where, where_document)
+        request = GetRequest(selection, limit, offset, with_uris(include))
+        result = await self._backend.get(self._model, request)
         if "data" in include and result["uris"] is not None:
             result["data"] = await self._load(result["uris"])
         return result
@@ -440,7 +442,7 @@ class AsyncCollection:
         """The first `limit` records, with their embeddings."""
         validate_get_limit_offset(limit, None)
         return await self._backend.get(
-            self._model, None, None, None, limit, None, ["metadatas", "documents", "embeddings"]
+            self._model, GetRequest(limit=limit, include=("metadatas", "documents", "embeddings"))
         )
 
     async def query(
@@ -492,9 +494,9 @@ class AsyncCollection:
             id_list = normalize_query_ids(ids)
             if vectors is None:
                 vectors = await self._embed_inputs(inputs, EMBEDDABLE["query"], is_query=True)
-        result = await self._backend.query(
-            self._model, vectors, id_list, n, where, where_document, with_uris(include)
-        )
+        selection = RecordFilter(id_list, where, where_document)
+        request = QueryRequest(vectors, n, selection, with_uris(include))
+        result = await self._backend.query(self._model, request)
         if "data" in include and self._data_loader is not None and result["uris"] is not None:
             result["data"] = [await self._load(uris) for uris in result["uris"]]
         return result
@@ -528,7 +530,8 @@ class AsyncCollection:
                         "limit can only be specified when a where or where_document clause is "
                         "provided"
                     )
-        deleted = await self._backend.delete(self._model, id_list, where, where_document, limit)
+        request = DeleteRequest(RecordFilter(id_list, where, where_document), limit)
+        deleted = await self._backend.delete(self._model, request)
         return DeleteResult(deleted=deleted)
 
     @staticmethod
@@ -545,8 +548,4 @@ class AsyncCollection:
         """
         validate_collection_name(new_name)
         model = await self._backend.fork_collection(self._model, new_name)
-        return AsyncCollection(self._client, model, self._embedding_function, self._data_loader)
-
-    @property
-    def _backend(self) -> Backend:
-        return self._client._backend
+        return AsyncCollection(self._backend, model, self._embedding_function, self._data_loader)

@@ -2,8 +2,10 @@
 
 `AsyncClient` and `AsyncCollection` are thin over this. The local engine
 (`achroma.engine.local.LocalBackend`) is one implementation; the HTTP client is another.
-Arguments arrive validated and normalised; a backend only stores, searches and raises
-`ChromaError`s for conditions only it can see (missing or duplicate objects).
+Arguments arrive validated and normalised (writes as a `RecordBatch`, reads as typed request
+objects); a backend only stores, searches and raises `ChromaError`s for conditions only it can
+see (missing or duplicate objects, a dimension that differs, a batch too large). Any other
+exception out of a backend is a bug.
 """
 
 from __future__ import annotations
@@ -16,14 +18,12 @@ from achroma.core.models import (
     CollectionModel,
     Database,
     GetResult,
-    Include,
     QueryResult,
     Tenant,
     UserIdentity,
-    Where,
-    WhereDocument,
 )
 from achroma.core.records import RecordBatch
+from achroma.core.requests import DeleteRequest, GetRequest, QueryRequest
 
 
 class Backend(ABC):
@@ -120,47 +120,37 @@ class Backend(ABC):
 
     # --- records ---
     @abstractmethod
-    async def add(self, collection: CollectionModel, batch: RecordBatch) -> None: ...
+    async def add(self, collection: CollectionModel, batch: RecordBatch) -> None:
+        """Insert the batch's new ids; ids already stored are left as they are. Durable
+        when it returns; a query issued after it sees it."""
 
     @abstractmethod
-    async def upsert(self, collection: CollectionModel, batch: RecordBatch) -> None: ...
+    async def upsert(self, collection: CollectionModel, batch: RecordBatch) -> None:
+        """Insert new ids and change stored ones (metadata merged; a None value removes its
+        key; a None column keeps what is stored)."""
 
     @abstractmethod
-    async def update(self, collection: CollectionModel, batch: RecordBatch) -> None: ...
+    async def update(self, collection: CollectionModel, batch: RecordBatch) -> None:
+        """Change stored ids as `upsert` does; ids not stored are ignored."""
 
     @abstractmethod
-    async def delete(
-        self,
-        collection: CollectionModel,
-        ids: list[str] | None,
-        where: Where | None,
-        where_document: WhereDocument | None,
-        limit: int | None,
-    ) -> int: ...
+    async def delete(self, collection: CollectionModel, request: DeleteRequest) -> int:
+        """Delete the records `request.filter` selects (at most `request.limit`); the number
+        deleted, or, when the filter is ids alone, the number of ids asked for (Chroma's
+        count)."""
 
     @abstractmethod
-    async def count(self, collection: CollectionModel) -> int: ...
+    async def count(self, collection: CollectionModel) -> int:
+        """How many records the collection holds."""
 
     @abstractmethod
-    async def get(
-        self,
-        collection: CollectionModel,
-        ids: list[str] | None,
-        where: Where | None,
-        where_document: WhereDocument | None,
-        limit: int | None,
-        offset: int | None,
-        include: list[Include],
-    ) -> GetResult: ...
+    async def get(self, collection: CollectionModel, request: GetRequest) -> GetResult:
+        """The selected records in insertion order, paged by `limit` and `offset`, with the
+        fields of `request.include` (never "data": the client loads that from the URIs)."""
 
     @abstractmethod
-    async def query(
-        self,
-        collection: CollectionModel,
-        query_embeddings: Any,
-        ids: list[str] | None,
-        n_results: int,
-        where: Where | None,
-        where_document: WhereDocument | None,
-        include: list[Include],
-    ) -> QueryResult: ...
+    async def query(self, collection: CollectionModel, request: QueryRequest) -> QueryResult:
+        """For each query vector, the `n_results` nearest selected records, nearest first.
+        Every live record that passes the filter can be found: nothing acknowledged is
+        missed. `InvalidArgumentError` when the vectors' dimension differs from the
+        collection's."""

@@ -51,6 +51,11 @@ class CollectionModel:
     log_position: int = 0
     schema: dict[str, Any] | None = field(default=None, repr=False)
 
+    @property
+    def hnsw(self) -> dict[str, Any]:
+        """The HNSW part of the configuration (a copy; empty when none is recorded)."""
+        return dict(self.configuration.get("hnsw") or {})
+
 
 class GetResult(TypedDict):
     ids: list[str]

@@ -1,4 +1,8 @@
-"""`LocalBackend`: the backend interface over the local engine (SQLite + USearch)."""
+"""`LocalBackend`: the backend interface over the local engine (SQLite + USearch).
+
+Catalog operations go to `catalog`; writes to `records` and then the vector index; reads
+are planned by `planner` and carried out by `executor`.
+"""
 
 from __future__ import annotations
 
@@ -15,25 +19,22 @@ from achroma.core.models import (
     CollectionModel,
     Database,
     GetResult,
-    Include,
     QueryResult,
     Tenant,
     UserIdentity,
-    Where,
-    WhereDocument,
 )
 from achroma.core.records import RecordBatch
-from achroma.engine import catalog, records, results, search
-from achroma.engine.index import Keys, Vectors
+from achroma.core.requests import DeleteRequest, GetRequest, QueryRequest
+from achroma.engine import catalog, planner, records, results
+from achroma.engine.engine import Engine, acquire, release
+from achroma.engine.executor import check_dimension, execute
 from achroma.engine.indexes import Indexes, keys_array
-from achroma.engine.results import columns
-from achroma.engine.store import Store, acquire, release
+from achroma.engine.store import Store
 from achroma.engine.writes import plan_write
 from achroma.errors import (
     AuthorizationError,
     ClientClosedError,
     InternalError,
-    InvalidArgumentError,
     NotFoundError,
 )
 
@@ -44,31 +45,28 @@ MAX_BATCH_SIZE = 5461
 class LocalBackend(Backend):
     """Tenants, databases, collections and records in a local SQLite store."""
 
-    def __init__(self, store: Store, allow_reset: bool) -> None:
-        self._store: Store | None = store
+    def __init__(self, engine: Engine, allow_reset: bool) -> None:
+        self._engine: Engine | None = engine
         self._allow_reset = allow_reset
 
     @classmethod
     async def open(cls, path: str | Path | None, allow_reset: bool = False) -> LocalBackend:
-        """Open the store at `path` (None: the in-memory ephemeral store)."""
-        store = await acquire(path)
-        if store.indexes is None:
-            indexes = Indexes(store)
-            store.indexes = indexes
-            store.close_hooks.append(indexes.close)
-            await indexes.remove_orphans()
-        return cls(store, allow_reset)
+        """Open (or share) the engine at `path` (None: the in-memory ephemeral store)."""
+        return cls(await acquire(path), allow_reset)
 
     @property
-    def indexes(self) -> Indexes:
-        indexes: Indexes = self.store.indexes
-        return indexes
+    def engine(self) -> Engine:
+        if self._engine is None or self._engine.closed:
+            raise ClientClosedError("This client has been closed and cannot be used any more")
+        return self._engine
 
     @property
     def store(self) -> Store:
-        if self._store is None or self._store.closed:
-            raise ClientClosedError("This client has been closed and cannot be used any more")
-        return self._store
+        return self.engine.store
+
+    @property
+    def indexes(self) -> Indexes:
+        return self.engine.indexes
 
     # --- system ---
 
@@ -99,9 +97,9 @@ class LocalBackend(Backend):
         return True
 
     async def close(self) -> None:
-        store, self._store = self._store, None
-        if store is not None:
-            await release(store)
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            await release(engine)
 
     # --- tenants and databases ---
 
@@ -237,7 +235,7 @@ class LocalBackend(Backend):
             async with self.store.transaction(locked=True) as db:
                 seq, dimension = await records.collection_state(db, cid)
                 if batch.embeddings is not None:
-                    dimension = _check_dimension(dimension, batch.embeddings.shape[1])
+                    dimension = check_dimension(dimension, batch.embeddings.shape[1])
                 plan = plan_write(
                     batch, await records.existing(db, cid, batch.ids), insert_new, change_existing
                 )
@@ -255,117 +253,55 @@ class LocalBackend(Backend):
             keys = np.concatenate([new_keys, plan.vector_keys])
             vectors = plan.all_vectors(new_keys)
             await self.indexes.apply(
-                cid, _hnsw(collection), dimension, seq, keys_array([]), keys, vectors
+                cid, collection.hnsw, dimension, seq, keys_array([]), keys, vectors
             )
 
-    async def delete(
-        self,
-        collection: CollectionModel,
-        ids: list[str] | None,
-        where: Where | None,
-        where_document: WhereDocument | None,
-        limit: int | None,
-    ) -> int:
+    async def delete(self, collection: CollectionModel, request: DeleteRequest) -> int:
         cid = str(collection.id)
+        selection = request.filter
         async with self.store.write_lock:
             async with self.store.transaction(locked=True) as db:
                 seq, dimension = await records.collection_state(db, cid)
-                keys = await records.select_keys(db, cid, ids, where, where_document, limit)
+                keys = await records.select_keys(
+                    db, cid, selection.ids, selection.where, selection.where_document, request.limit
+                )
                 if not keys:
-                    return _deleted_count(keys, ids, where, where_document)
+                    return _deleted_count(keys, request)
                 seq += 1
                 await records.delete(db, cid, seq, keys)
                 await records.set_state(db, cid, seq, dimension)
             if dimension is not None:
                 await self.indexes.apply(
                     cid,
-                    _hnsw(collection),
+                    collection.hnsw,
                     dimension,
                     seq,
                     keys_array(keys),
                     keys_array([]),
                     np.empty((0, dimension), dtype=np.float32),
                 )
-        return _deleted_count(keys, ids, where, where_document)
+        return _deleted_count(keys, request)
 
     async def count(self, collection: CollectionModel) -> int:
         db = self.store.db
         await records.collection_state(db, str(collection.id))
         return await records.count(db, str(collection.id))
 
-    async def get(
-        self,
-        collection: CollectionModel,
-        ids: list[str] | None,
-        where: Where | None,
-        where_document: WhereDocument | None,
-        limit: int | None,
-        offset: int | None,
-        include: list[Include],
-    ) -> GetResult:
-        cid = str(collection.id)
-        db = self.store.db
-        _, dimension = await records.collection_state(db, cid)
-        rows = await records.select_rows(
-            db, cid, ids, where, where_document, limit, offset, columns(include)
+    async def get(self, collection: CollectionModel, request: GetRequest) -> GetResult:
+        outcome = await execute(self.engine, collection, planner.plan_get(request))
+        return results.get_result(outcome.rows, list(request.include), outcome.dimension)
+
+    async def query(self, collection: CollectionModel, request: QueryRequest) -> QueryResult:
+        outcome = await execute(self.engine, collection, planner.plan_query(request))
+        assert outcome.hits is not None
+        return results.query_result(
+            outcome.hits, outcome.rows_by_key, list(request.include), outcome.dimension
         )
-        return results.get_result(rows, include, dimension)
-
-    async def query(
-        self,
-        collection: CollectionModel,
-        query_embeddings: Any,
-        ids: list[str] | None,
-        n_results: int,
-        where: Where | None,
-        where_document: WhereDocument | None,
-        include: list[Include],
-    ) -> QueryResult:
-        cid = str(collection.id)
-        db = self.store.db
-        queries = np.asarray(query_embeddings, dtype=np.float32)
-        seq, dimension = await records.collection_state(db, cid)
-        if dimension is None:
-            return results.empty_query_result(len(queries), include)
-        _check_dimension(dimension, queries.shape[1])
-        candidates = None
-        if ids is not None and not where and not where_document:
-            # Chroma fails on a missing id only when the ids alone define the search.
-            found = await records.existing(db, cid, ids)
-            if len(found) != len(set(ids)):
-                raise InternalError("Error executing plan: Internal error: Error finding id")
-        await self.indexes.settle(cid)
-        index = await self.indexes.get(cid, _hnsw(collection), dimension, seq)
-
-        async def load(keys: list[int]) -> tuple[Keys, Vectors]:
-            return await records.vectors(db, keys, dimension)
-
-        async def passing(keys: list[int]) -> set[int]:
-            return await records.filter_keys(db, keys, where, where_document)
-
-        async with index.lock.read():
-            hits = None
-            if ids is None and (where or where_document):
-                hits = await search.post_filtered(index, queries, n_results, passing)
-            if hits is None:
-                if ids is not None or where or where_document:
-                    keys = await records.select_keys(db, cid, ids, where, where_document)
-                    candidates = keys_array(keys)
-                hits = await search.nearest(index, queries, n_results, candidates, load)
-        wanted = {int(k) for keys, _ in hits for k in keys}
-        rows = await records.rows_by_key(db, wanted, columns(include))
-        return results.query_result(hits, rows, include, dimension)
 
 
-def _hnsw(collection: CollectionModel) -> dict[str, Any]:
-    return dict(collection.configuration.get("hnsw") or {})
-
-
-def _deleted_count(
-    keys: list[int], ids: list[str] | None, where: Where | None, where_document: Any
-) -> int:
+def _deleted_count(keys: list[int], request: DeleteRequest) -> int:
     """Chroma reports the number of ids asked for when deleting by ids alone."""
-    return len(keys) if where or where_document else len(ids or [])
+    return len(keys) if request.filter.has_predicate else len(request.filter.ids or [])
 
 
 def _check_batch_size(size: int) -> None:
@@ -373,11 +309,3 @@ def _check_batch_size(size: int) -> None:
         raise InternalError(
             f"ValueError: Batch size of {size} is greater than max batch size of {MAX_BATCH_SIZE}"
         )
-
-
-def _check_dimension(stored: int | None, given: int) -> int:
-    if stored is not None and stored != given:
-        raise InvalidArgumentError(
-            f"Collection expecting embedding with dimension of {stored}, got {given}"
-        )
-    return given

@@ -15,20 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from achroma.core.models import GetResult, Include, Metadata, QueryResult
+from achroma.engine.ranking import Ranked
 from achroma.engine.records import Row
-
-Distances = npt.NDArray[np.float32]
-
-
-def columns(include: Sequence[str]) -> dict[str, bool]:
-    """Which stored columns a read must fetch for `include`."""
-    return {
-        "embeddings": "embeddings" in include,
-        "documents": "documents" in include,
-        # A record's URI also decides whether its missing metadata reads as {} or None.
-        "uris": "uris" in include or "data" in include or "metadatas" in include,
-        "metadatas": "metadatas" in include,
-    }
 
 
 def _metadata(row: Row) -> Metadata | None:
@@ -65,7 +53,7 @@ def get_result(rows: Sequence[Row], include: list[Include], dimension: int | Non
 
 
 def query_result(
-    hits: Sequence[tuple[Any, Distances]],
+    hits: Sequence[Ranked],
     rows: dict[int, Row],
     include: list[Include],
     dimension: int | None,
@@ -74,9 +62,11 @@ def query_result(
     concurrent write) are dropped."""
     per_query: list[dict[str, Any]] = []
     distances: list[list[float]] = []
-    for keys, dists in hits:
+    for hit in hits:
         kept = [
-            (rows[int(k)], float(d)) for k, d in zip(keys, dists, strict=False) if int(k) in rows
+            (rows[int(k)], float(d))
+            for k, d in zip(hit.keys, hit.distances, strict=False)
+            if int(k) in rows
         ]
         per_query.append(_fields([r for r, _ in kept], include, dimension))
         distances.append([d for _, d in kept])
@@ -92,8 +82,3 @@ def query_result(
     result["distances"] = distances if "distances" in include else None
     shaped: QueryResult = QueryResult(**result)  # type: ignore[typeddict-item]
     return shaped
-
-
-def empty_query_result(n_queries: int, include: list[Include]) -> QueryResult:
-    nothing = (np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32))
-    return query_result([nothing] * n_queries, {}, include, None)

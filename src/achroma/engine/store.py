@@ -23,13 +23,11 @@ nothing there again: `vanished()` notices, logs one warning, and close saves not
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
 import random
 import sqlite3
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
@@ -91,12 +89,7 @@ class Store:
         self.db = db
         self.path = path
         self.write_lock = anyio.Lock()
-        self.refcount = 0
         self.closed = False
-        # Run by `close` (e.g. saving the vector indexes); skipped when the store vanished.
-        self.close_hooks: list[Callable[[], Awaitable[Any]]] = []
-        # The engine's vector indexes (`achroma.engine.indexes.Indexes`), set by the backend.
-        self.indexes: Any = None
         # The database file (absolute: the process may chdir) and its (st_dev, st_ino) when
         # it was opened.
         self._db_file = os.path.abspath(path / DB_FILE) if path is not None else None
@@ -264,16 +257,11 @@ class Store:
         return self._vanished
 
     async def close(self) -> None:
-        """Run the close hooks (they check `vanished()` before writing files), then close
-        the connection and stop its thread."""
+        """Close the connection and stop its thread."""
         if self.closed:
             return
         self.closed = True
-        try:
-            for hook in self.close_hooks:
-                await hook()
-        finally:
-            await _close_quietly(self.db)
+        await _close_quietly(self.db)
 
 
 async def retry_busy(
@@ -308,90 +296,3 @@ async def _close_quietly(db: aiosqlite.Connection) -> None:
             logger.debug("closing an SQLite connection failed", exc_info=True)
             with contextlib.suppress(Exception):
                 db.stop()
-
-
-_lock = threading.Lock()
-_stores: dict[tuple[str, int], Store] = {}
-_opening: dict[tuple[str, int], asyncio.Future[Store]] = {}
-
-
-def _key(path: Path | None) -> tuple[str, int]:
-    where = str(path.resolve()) if path is not None else ":memory:"
-    return where, id(asyncio.get_running_loop())
-
-
-async def acquire(path: str | os.PathLike[str] | None) -> Store:
-    """Open (or share) the store for `path`; None is the process's ephemeral store."""
-    resolved = Path(path) if path is not None else None
-    key = _key(resolved)
-    while True:
-        with _lock:
-            store = _stores.get(key)
-            if store is not None and not store.closed:
-                store.refcount += 1
-                return store
-            pending = _opening.get(key)
-            if pending is None:
-                future: asyncio.Future[Store] = asyncio.get_running_loop().create_future()
-                _opening[key] = future
-                break
-        await asyncio.shield(pending)
-    try:
-        store = await Store.open(resolved)
-    except BaseException as exc:
-        with _lock:
-            del _opening[key]
-        future.set_exception(exc)
-        future.exception()  # mark retrieved; the waiters retry and see their own error
-        raise
-    with _lock:
-        del _opening[key]
-        store.refcount = 1
-        _stores[key] = store
-    future.set_result(store)
-    return store
-
-
-async def release(store: Store) -> None:
-    """Drop one reference; close the store when nobody holds it."""
-    with _lock:
-        store.refcount -= 1
-        last = store.refcount <= 0
-        if last:
-            for key, value in list(_stores.items()):
-                if value is store:
-                    del _stores[key]
-    if last:
-        await store.close()
-
-
-async def close_all_on_this_loop() -> None:
-    """Close every store opened from the running loop (used at interpreter exit)."""
-    loop_id = id(asyncio.get_running_loop())
-    with _lock:
-        mine = [s for k, s in _stores.items() if k[1] == loop_id]
-        for key in [k for k in _stores if k[1] == loop_id]:
-            del _stores[key]
-    for store in mine:
-        with contextlib.suppress(Exception):
-            await store.close()
-
-
-def stop_all_other_threads() -> None:
-    """Stop the SQLite threads of stores left open on loops that are gone.
-
-    Their event loops cannot run a clean close any more; stopping the connection thread lets
-    the interpreter exit. Nothing is lost: every acknowledged write is already committed.
-    """
-    with _lock:
-        left = list(_stores.values())
-        _stores.clear()
-    for store in left:
-        store.closed = True
-        with contextlib.suppress(Exception):
-            store.db.stop()
-
-
-# Runs before the interpreter joins non-daemon threads (aiosqlite's), so exit never hangs on
-# a store somebody forgot to close.
-threading._register_atexit(stop_all_other_threads)  # type: ignore[attr-defined]

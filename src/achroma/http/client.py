@@ -20,14 +20,12 @@ from achroma.core.models import (
     CollectionModel,
     Database,
     GetResult,
-    Include,
     QueryResult,
     Tenant,
     UserIdentity,
-    Where,
-    WhereDocument,
 )
 from achroma.core.records import RecordBatch
+from achroma.core.requests import DeleteRequest, GetRequest, QueryRequest, RecordFilter
 from achroma.errors import ClientClosedError
 from achroma.http import wire
 from achroma.http.auth import auth_headers
@@ -341,68 +339,46 @@ class HttpBackend(Backend):
     async def update(self, collection: CollectionModel, batch: RecordBatch) -> None:
         await self._write(collection, "update", batch)
 
-    async def delete(
-        self,
-        collection: CollectionModel,
-        ids: list[str] | None,
-        where: Where | None,
-        where_document: WhereDocument | None,
-        limit: int | None,
-    ) -> int:
-        body: dict[str, Any] = {"ids": ids, "where": where, "where_document": where_document}
-        if limit is not None:
-            body["limit"] = limit
+    async def delete(self, collection: CollectionModel, request: DeleteRequest) -> int:
+        body: dict[str, Any] = _filter_json(request.filter)
+        if request.limit is not None:
+            body["limit"] = request.limit
         response = await self._request("POST", self._records(collection, "delete"), body)
         return int((response or {}).get("deleted", 0))
 
     async def count(self, collection: CollectionModel) -> int:
         return int(await self._request("GET", self._records(collection, "count")))
 
-    async def get(
-        self,
-        collection: CollectionModel,
-        ids: list[str] | None,
-        where: Where | None,
-        where_document: WhereDocument | None,
-        limit: int | None,
-        offset: int | None,
-        include: list[Include],
-    ) -> GetResult:
-        body = await self._request(
-            "POST",
-            self._records(collection, "get"),
-            {
-                "ids": ids,
-                "where": where,
-                "where_document": where_document,
-                "limit": limit,
-                "offset": offset,
-                # "data" is loaded by the client from the uris; servers do not know it.
-                "include": [i for i in include if i != "data"],
-            },
-        )
+    async def get(self, collection: CollectionModel, request: GetRequest) -> GetResult:
+        include = list(request.include)
+        payload = {
+            **_filter_json(request.filter),
+            "limit": request.limit,
+            "offset": request.offset,
+            # "data" is loaded by the client from the uris; servers do not know it.
+            "include": [i for i in include if i != "data"],
+        }
+        body = await self._request("POST", self._records(collection, "get"), payload)
         return wire.get_result_from_json(body, include)
 
-    async def query(
-        self,
-        collection: CollectionModel,
-        query_embeddings: Any,
-        ids: list[str] | None,
-        n_results: int,
-        where: Where | None,
-        where_document: WhereDocument | None,
-        include: list[Include],
-    ) -> QueryResult:
-        body = await self._request(
-            "POST",
-            self._records(collection, "query"),
-            {
-                "ids": ids,
-                "query_embeddings": wire.embeddings_to_json(query_embeddings, as_base64=False),
-                "n_results": n_results,
-                "where": where,
-                "where_document": where_document,
-                "include": [i for i in include if i != "data"],
-            },
-        )
+    async def query(self, collection: CollectionModel, request: QueryRequest) -> QueryResult:
+        include = list(request.include)
+        selection = _filter_json(request.filter)
+        payload = {
+            "ids": selection["ids"],
+            "query_embeddings": wire.embeddings_to_json(request.embeddings, as_base64=False),
+            "n_results": request.n_results,
+            "where": selection["where"],
+            "where_document": selection["where_document"],
+            "include": [i for i in include if i != "data"],
+        }
+        body = await self._request("POST", self._records(collection, "query"), payload)
         return wire.query_result_from_json(body, include)
+
+
+def _filter_json(selection: RecordFilter) -> dict[str, Any]:
+    return {
+        "ids": selection.ids,
+        "where": selection.where,
+        "where_document": selection.where_document,
+    }

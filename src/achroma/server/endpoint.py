@@ -138,10 +138,11 @@ async def collection(request: Request) -> AsyncCollection:
     """The path's collection (by id, in the path's tenant and database), with no embedding
     function: the server stores the vectors it is sent and never embeds."""
     cid = collection_uuid(request)
-    scoped = client(request)
+    target = backend(request)
+    tenant, database = path(request, "tenant"), path(request, "database")
     try:
-        model = await backend(request).get_collection_by_id(cid, scoped.tenant, scoped.database)
+        model = await target.get_collection_by_id(cid, tenant, database)
     except NotFoundError:
         # Chroma's record endpoints end this message with a period; its by-id lookup does not.
         raise WireError(404, "NotFoundError", f"Collection [{cid}] does not exist.") from None
-    return AsyncCollection(scoped, model, embedding_function=None)
+    return AsyncCollection(target, model, embedding_function=None)

@@ -29,8 +29,7 @@ from achroma.server.errors import WireError, invalid_argument, not_implemented
 
 
 def _collection_json(target: AsyncCollection) -> Any:
-    # The wire body carries fields (dimension, version) the public properties do not.
-    return wire.collection_to_json(target._model)
+    return wire.collection_to_json(target.model)
 
 
 # --- system ---

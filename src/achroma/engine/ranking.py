@@ -1,4 +1,4 @@
-"""Nearest-neighbour search over one collection, with or without a filter.
+"""Ranking steps: the nearest records to each query, as one `Ranked` list per query.
 
 Unfiltered queries go to the HNSW index. A `where`/`where_document` filter first tries a
 post-filtered search: the index's nearest few hundred, tested against the filter in SQLite
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import anyio
 import numpy as np
@@ -20,12 +21,40 @@ import numpy.typing as npt
 from achroma.engine.index import NO_KEY, Keys, VectorIndex, Vectors, exact_distances
 
 Distances = npt.NDArray[np.float32]
-Hits = list[tuple[Keys, Distances]]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One query's hits, nearest first: record keys and their distances."""
+
+    keys: Keys
+    distances: Distances
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @classmethod
+    def empty(cls) -> Ranked:
+        return cls(np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32))
+
+    @classmethod
+    def found(cls, keys: Keys, distances: Distances) -> Ranked:
+        """An index's answer, without the padding where it found fewer than asked."""
+        used = keys != NO_KEY
+        return cls(keys[used], distances[used])
+
+    def only(self, allowed: Keys, k: int) -> Ranked:
+        """The first `k` hits whose key is in `allowed`."""
+        mask = np.isin(self.keys, allowed)
+        return Ranked(self.keys[mask][:k], self.distances[mask][:k])
+
+
+Hits = list[Ranked]
 VectorLoader = Callable[[list[int]], Awaitable[tuple[Keys, Vectors]]]
 KeyFilter = Callable[[list[int]], Awaitable[set[int]]]
 
 # Up to this many candidates, exact ranking is cheaper than a wide graph search.
-EXACT_LIMIT = 4096
+EXACT_CANDIDATES = 4096
 # Oversampling over the expected number of index hits needed to find k candidates.
 OVERSAMPLE = 6.0
 # A post-filtered search first looks at this many times k nearest neighbours.
@@ -39,34 +68,16 @@ async def nearest(
     candidates: Keys | None,
     load_vectors: VectorLoader,
 ) -> Hits:
-    """For each query, up to `k` (key, distance) pairs, nearest first."""
+    """For each query, up to `k` hits, nearest first."""
     total = len(index)
     if total == 0 or (candidates is not None and len(candidates) == 0):
-        return [_empty() for _ in queries]
+        return [Ranked.empty() for _ in queries]
     if candidates is None:
         keys, distances = await index.search(queries, k)
-        return [_trim(keys[i], distances[i]) for i in range(len(queries))]
-    if len(candidates) <= EXACT_LIMIT:
+        return [Ranked.found(keys[i], distances[i]) for i in range(len(queries))]
+    if len(candidates) <= EXACT_CANDIDATES:
         return await _exact(index.space, queries, k, candidates, load_vectors)
     return await _oversampled(index, queries, k, candidates, load_vectors)
-
-
-def _empty() -> tuple[Keys, Distances]:
-    return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32)
-
-
-def _keep(rows: Hits, allowed: Keys, k: int) -> Hits:
-    """Each row's first `k` hits whose key is in `allowed`."""
-    out: Hits = []
-    for row_keys, row_distances in rows:
-        mask = np.isin(row_keys, allowed)
-        out.append((row_keys[mask][:k], row_distances[mask][:k]))
-    return out
-
-
-def _trim(keys: Keys, distances: Distances) -> tuple[Keys, Distances]:
-    used = keys != NO_KEY
-    return keys[used], distances[used]
 
 
 async def _exact(
@@ -80,7 +91,7 @@ async def _exact(
         for row in distances:
             # Stable sort over key order: ties come out in insertion order, as in Chroma.
             order = np.argsort(row, kind="stable")[:k]
-            out.append((keys[order], row[order]))
+            out.append(Ranked(keys[order], row[order]))
         return out
 
     return await anyio.to_thread.run_sync(rank)
@@ -101,9 +112,8 @@ async def _oversampled(
     allowed = np.unique(candidates)
     while width < total // 2:
         keys, distances = await index.search(queries, width)
-        rows = [_trim(keys[i], distances[i]) for i in range(len(queries))]
-        hits = _keep(rows, allowed, k)
-        if all(len(h[0]) >= want for h in hits):
+        hits = [Ranked.found(keys[i], distances[i]).only(allowed, k) for i in range(len(queries))]
+        if all(len(h) >= want for h in hits):
             return hits
         width *= 4
     return await _exact(index.space, queries, k, candidates, load_vectors)
@@ -124,14 +134,14 @@ async def post_filtered(
         if width * len(queries) > total // 2:
             return None
         keys, distances = await index.search(queries, width)
-        rows = [_trim(keys[i], distances[i]) for i in range(len(queries))]
-        seen = np.unique(np.concatenate([row_keys for row_keys, _ in rows]))
+        rows = [Ranked.found(keys[i], distances[i]) for i in range(len(queries))]
+        seen = np.unique(np.concatenate([row.keys for row in rows]))
         allowed = np.fromiter(await passing(seen.tolist()), dtype=np.uint64)
-        hits = _keep(rows, allowed, k)
-        if all(len(h[0]) >= k for h in hits):
+        hits = [row.only(allowed, k) for row in rows]
+        if all(len(h) >= k for h in hits):
             return hits
         share = len(allowed) / max(1, len(seen))
-        if share * total <= EXACT_LIMIT:
+        if share * total <= EXACT_CANDIDATES:
             return None
         width = math.ceil(k / share * OVERSAMPLE)
     return None

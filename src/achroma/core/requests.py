@@ -1,0 +1,58 @@
+"""Read and delete requests as the client classes hand them to a backend: validated,
+normalised, typed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from achroma.core.models import Include, Where, WhereDocument
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """Which records a request reads or deletes: all of them, or those matching every part
+    given (ids, metadata filter, document filter)."""
+
+    ids: list[str] | None = None
+    where: Where | None = None
+    where_document: WhereDocument | None = None
+
+    @property
+    def has_predicate(self) -> bool:
+        """Whether a metadata or document filter is given (an empty dict filters nothing)."""
+        return bool(self.where) or bool(self.where_document)
+
+    @property
+    def is_all(self) -> bool:
+        return self.ids is None and not self.has_predicate
+
+
+@dataclass(frozen=True)
+class GetRequest:
+    """`Collection.get`: records in insertion order, paged."""
+
+    filter: RecordFilter = field(default_factory=RecordFilter)
+    limit: int | None = None
+    offset: int | None = None
+    include: tuple[Include, ...] = ("metadatas", "documents")
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """`Collection.query`: the `n_results` nearest records to each row of `embeddings`."""
+
+    embeddings: npt.NDArray[np.float32]
+    n_results: int
+    filter: RecordFilter = field(default_factory=RecordFilter)
+    include: tuple[Include, ...] = ("metadatas", "documents", "distances")
+
+
+@dataclass(frozen=True)
+class DeleteRequest:
+    """`Collection.delete`: records matching `filter`, at most `limit` of them."""
+
+    filter: RecordFilter
+    limit: int | None = None
