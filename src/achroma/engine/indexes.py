@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -36,6 +37,21 @@ logger = logging.getLogger("achroma")
 INDEX_DIR = "indexes"
 # Rebuilds read vectors from SQLite in slices of this many rows.
 REBUILD_SLICE = 20_000
+
+
+@dataclass(frozen=True)
+class IndexChange:
+    """One committed write (numbered `seq`) as the index sees it: keys whose vectors go,
+    then keys whose vectors are set (new records and changed vectors)."""
+
+    seq: int
+    removed: Keys
+    keys: Keys
+    vectors: Vectors
+
+    @classmethod
+    def removal(cls, seq: int, keys: Keys, dimension: int) -> IndexChange:
+        return cls(seq, keys, keys_array([]), np.empty((0, dimension), dtype=np.float32))
 
 
 class Indexes:
@@ -78,23 +94,16 @@ class Indexes:
         return index
 
     async def apply(
-        self,
-        collection_id: str,
-        hnsw: dict[str, Any],
-        dimension: int,
-        seq: int,
-        removed: Keys,
-        keys: Keys,
-        vectors: Vectors,
+        self, collection_id: str, hnsw: dict[str, Any], dimension: int, change: IndexChange
     ) -> None:
-        """Start bringing one committed write (numbered `seq`) into the index.
+        """Start bringing one committed write into the index.
 
         Call it in commit order (under the store's write lock): it first waits for the
         previous write's update, so updates apply in order and at most one is pending.
         """
         await self.settle(collection_id)
         task = asyncio.get_running_loop().create_task(
-            self._apply(collection_id, hnsw, dimension, seq, removed, keys, vectors)
+            self._apply(collection_id, hnsw, dimension, change)
         )
         self._pending[collection_id] = task
         task.add_done_callback(lambda t: self._finished(collection_id, t))
@@ -114,23 +123,17 @@ class Indexes:
             self._open.pop(collection_id, None)
 
     async def _apply(
-        self,
-        collection_id: str,
-        hnsw: dict[str, Any],
-        dimension: int,
-        seq: int,
-        removed: Keys,
-        keys: Keys,
-        vectors: Vectors,
+        self, collection_id: str, hnsw: dict[str, Any], dimension: int, change: IndexChange
     ) -> None:
+        seq = change.seq
         index = self._open.get(collection_id)
         if index is None:
             await self.get(collection_id, hnsw, dimension, seq)  # opening catches up
             return
         async with index.lock.write():
             if index.seq == seq - 1:
-                await index.remove(removed)
-                await index.upsert(keys, vectors)
+                await index.remove(change.removed)
+                await index.upsert(change.keys, change.vectors)
                 index.seq = seq
             elif index.seq < seq:  # another process wrote in between: replay from SQLite
                 await self._catch_up(index, collection_id, verify=False)

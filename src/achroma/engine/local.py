@@ -28,7 +28,7 @@ from achroma.core.requests import DeleteRequest, GetRequest, QueryRequest
 from achroma.engine import catalog, planner, records, results
 from achroma.engine.engine import Engine, acquire, release
 from achroma.engine.executor import check_dimension, execute
-from achroma.engine.indexes import Indexes, keys_array
+from achroma.engine.indexes import IndexChange, Indexes, keys_array
 from achroma.engine.store import Store
 from achroma.engine.writes import plan_write
 from achroma.errors import (
@@ -243,18 +243,17 @@ class LocalBackend(Backend):
                     return
                 seq += 1
                 new_keys = keys_array([])
-                if plan.inserts["ids"]:
-                    new_keys = await records.insert(db, cid, seq, **plan.inserts)
-                if plan.updates["keys"]:
-                    await records.update(db, cid, seq, **plan.updates)
+                if plan.inserts.ids:
+                    new_keys = await records.insert(db, cid, seq, plan.inserts)
+                if plan.updates.keys:
+                    await records.update(db, cid, seq, plan.updates)
                 await records.set_state(db, cid, seq, dimension)
             if dimension is None or (plan.vectors is None and len(new_keys) == 0):
                 return
             keys = np.concatenate([new_keys, plan.vector_keys])
             vectors = plan.all_vectors(new_keys)
-            await self.indexes.apply(
-                cid, collection.hnsw, dimension, seq, keys_array([]), keys, vectors
-            )
+            change = IndexChange(seq, keys_array([]), keys, vectors)
+            await self.indexes.apply(cid, collection.hnsw, dimension, change)
 
     async def delete(self, collection: CollectionModel, request: DeleteRequest) -> int:
         cid = str(collection.id)
@@ -271,15 +270,8 @@ class LocalBackend(Backend):
                 await records.delete(db, cid, seq, keys)
                 await records.set_state(db, cid, seq, dimension)
             if dimension is not None:
-                await self.indexes.apply(
-                    cid,
-                    collection.hnsw,
-                    dimension,
-                    seq,
-                    keys_array(keys),
-                    keys_array([]),
-                    np.empty((0, dimension), dtype=np.float32),
-                )
+                change = IndexChange.removal(seq, keys_array(keys), dimension)
+                await self.indexes.apply(cid, collection.hnsw, dimension, change)
         return _deleted_count(keys, request)
 
     async def count(self, collection: CollectionModel) -> int:

@@ -132,20 +132,37 @@ async def existing(
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
-async def insert(
-    db: aiosqlite.Connection,
-    collection_id: str,
-    seq: int,
-    ids: list[str],
-    embeddings: Vectors,
-    documents: list[str | None],
-    uris: list[str | None],
-    metadatas: list[str | None],
-) -> Keys:
+@dataclass(frozen=True)
+class Inserts:
+    """New records, column by column (metadata encoded, None values dropped)."""
+
+    ids: list[str]
+    embeddings: Vectors
+    documents: list[str | None]
+    uris: list[str | None]
+    metadatas: list[str | None]
+
+
+@dataclass(frozen=True)
+class Updates:
+    """Changes to stored records by key. None in `embeddings`, `documents`, `uris` keeps the
+    stored value; `metadatas` holds each record's final (merged) metadata, rewritten in the
+    per-value index only where `metadata_changed`."""
+
+    keys: list[int]
+    embeddings: Vectors | None
+    documents: list[str | None]
+    uris: list[str | None]
+    metadatas: list[str | None]
+    metadata_changed: list[bool]
+
+
+async def insert(db: aiosqlite.Connection, collection_id: str, seq: int, inserts: Inserts) -> Keys:
     """Insert new records; returns their keys (consecutive, in batch order). The columns
     have equal lengths (checked by `check_lengths`)."""
     row = await _one(db, "SELECT seq FROM sqlite_sequence WHERE name = 'records'", ())
     first = (int(row[0]) if row else 0) + 1
+    ids, metadatas = inserts.ids, inserts.metadatas
     keys = np.arange(first, first + len(ids), dtype=np.uint64)
     await db.executemany(
         "INSERT INTO records (key, collection_id, id, seq, embedding, document, uri, metadata) "
@@ -153,7 +170,13 @@ async def insert(
         [
             (int(k), collection_id, i, seq, e.tobytes(), d, u, m)
             for k, i, e, d, u, m in zip(
-                keys, ids, embeddings, documents, uris, metadatas, strict=False
+                keys,
+                ids,
+                inserts.embeddings,
+                inserts.documents,
+                inserts.uris,
+                metadatas,
+                strict=False,
             )
         ],
     )
@@ -161,26 +184,32 @@ async def insert(
     return keys
 
 
-async def update(
-    db: aiosqlite.Connection,
-    collection_id: str,
-    seq: int,
-    keys: list[int],
-    embeddings: Vectors | None,
-    documents: list[str | None],
-    uris: list[str | None],
-    metadatas: list[str | None],
-    metadata_changed: list[bool],
-) -> None:
-    """Overwrite fields of existing records; None in `embeddings`/`documents`/`uris` keeps
-    the stored value. `metadatas` holds the final (merged) metadata of each record."""
-    blobs = [None] * len(keys) if embeddings is None else [e.tobytes() for e in embeddings]
+async def update(db: aiosqlite.Connection, collection_id: str, seq: int, updates: Updates) -> None:
+    """Overwrite fields of existing records (see `Updates`)."""
+    keys, metadatas = updates.keys, updates.metadatas
+    blobs = (
+        [None] * len(keys)
+        if updates.embeddings is None
+        else [e.tobytes() for e in updates.embeddings]
+    )
     await db.executemany(
         "UPDATE records SET seq = ?, embedding = coalesce(?, embedding), "
         "document = coalesce(?, document), uri = coalesce(?, uri), metadata = ? WHERE key = ?",
-        list(zip([seq] * len(keys), blobs, documents, uris, metadatas, keys, strict=False)),
+        list(
+            zip(
+                [seq] * len(keys),
+                blobs,
+                updates.documents,
+                updates.uris,
+                metadatas,
+                keys,
+                strict=False,
+            )
+        ),
     )
-    changed = [(k, m) for k, m, c in zip(keys, metadatas, metadata_changed, strict=False) if c]
+    changed = [
+        (k, m) for k, m, c in zip(keys, metadatas, updates.metadata_changed, strict=False) if c
+    ]
     if changed:
         await db.execute(
             "DELETE FROM record_metadata WHERE key IN (SELECT value FROM json_each(?))",

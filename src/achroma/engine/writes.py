@@ -12,29 +12,28 @@ import numpy as np
 
 from achroma.core.records import RecordBatch
 from achroma.engine.index import Keys, Vectors
-from achroma.engine.records import INTERNAL_PREFIX, encode_metadata
+from achroma.engine.records import INTERNAL_PREFIX, Inserts, Updates, encode_metadata
 
 logger = logging.getLogger("achroma")
 
 
-@dataclass
+@dataclass(frozen=True)
 class WritePlan:
-    """Columns for `records.insert` and `records.update`."""
+    """What one write does to SQLite, and which of the updated records get a new vector."""
 
-    inserts: dict[str, Any]
-    updates: dict[str, Any]
-    # Updated records whose vector changes, and those vectors.
+    inserts: Inserts
+    updates: Updates
     vector_keys: Keys = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
     vectors: Vectors | None = None
 
     @property
     def empty(self) -> bool:
-        return not self.inserts["ids"] and not self.updates["keys"]
+        return not self.inserts.ids and not self.updates.keys
 
     def all_vectors(self, new_keys: Keys) -> Vectors:
         """Vectors of the inserted records, then of the updated ones (as `new_keys`,
         `vector_keys`)."""
-        parts = [self.inserts["embeddings"]] if len(new_keys) else []
+        parts = [self.inserts.embeddings] if len(new_keys) else []
         if self.vectors is not None:
             parts.append(self.vectors)
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
@@ -83,15 +82,15 @@ def plan_write(
         return [values[i] for i in rows] if values is not None else [None] * len(rows)
 
     embeddings = batch.embeddings
-    inserts = {
-        "ids": [batch.ids[i] for i in new_rows],
-        "embeddings": (
+    inserts = Inserts(
+        ids=[batch.ids[i] for i in new_rows],
+        embeddings=(
             embeddings[new_rows] if embeddings is not None else np.empty((0, 0), np.float32)
         ),
-        "documents": column(batch.documents, new_rows),
-        "uris": column(batch.uris, new_rows),
-        "metadatas": [_new_metadata(m) for m in column(batch.metadatas, new_rows)],
-    }
+        documents=column(batch.documents, new_rows),
+        uris=column(batch.uris, new_rows),
+        metadatas=[_new_metadata(m) for m in column(batch.metadatas, new_rows)],
+    )
     keys = [stored[batch.ids[i]][0] for i in old_rows]
     changes = column(batch.metadatas, old_rows)
     metadatas = [
@@ -100,16 +99,14 @@ def plan_write(
         else merge_metadata(stored[batch.ids[i]][1], change)
         for i, change in zip(old_rows, changes, strict=False)
     ]
-    updates = {
-        "keys": keys,
-        "embeddings": embeddings[old_rows] if embeddings is not None else None,
-        "documents": column(batch.documents, old_rows),
-        "uris": column(batch.uris, old_rows),
-        "metadatas": metadatas,
-        "metadata_changed": [c is not None for c in changes],
-    }
-    plan = WritePlan(inserts, updates)
+    updates = Updates(
+        keys=keys,
+        embeddings=embeddings[old_rows] if embeddings is not None else None,
+        documents=column(batch.documents, old_rows),
+        uris=column(batch.uris, old_rows),
+        metadatas=metadatas,
+        metadata_changed=[c is not None for c in changes],
+    )
     if embeddings is not None and old_rows:
-        plan.vector_keys = np.asarray(keys, dtype=np.uint64)
-        plan.vectors = embeddings[old_rows]
-    return plan
+        return WritePlan(inserts, updates, np.asarray(keys, dtype=np.uint64), embeddings[old_rows])
+    return WritePlan(inserts, updates)
