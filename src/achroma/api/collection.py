@@ -21,6 +21,7 @@ from achroma.api.configuration import (
 from achroma.api.filters import validate_where, validate_where_document
 from achroma.api.records import (
     check_embeddings_finite,
+    check_encodable,
     check_lengths,
     check_uris,
     normalize_documents,
@@ -362,6 +363,7 @@ class AsyncCollection:
                 if op != "update" or inputs.documents is not None or inputs.images is not None:
                     vectors = await self._embed_inputs(inputs, EMBEDDABLE[op])
         check_uris(uri_list)
+        check_encodable(id_list, metadata_list, document_list, uri_list)
         if op == "add":
             reject_none_values(metadata_list)
         if vectors is not None:
@@ -421,7 +423,9 @@ class AsyncCollection:
         with errors_in("get"):
             id_list = (
                 normalize_ids(
-                    ids, nonempty_message="Expected IDs to be a non-empty list, got 0 IDs"
+                    ids,
+                    nonempty_message="Expected IDs to be a non-empty list, got 0 IDs",
+                    allow_empty_id=True,
                 )
                 if ids is not None
                 else None
@@ -431,6 +435,7 @@ class AsyncCollection:
             if "data" in include and self._data_loader is None:
                 raise ValueError(NO_LOADER_MESSAGE)
         validate_get_limit_offset(limit, offset)
+        check_encodable(id_list)
         selection = RecordFilter(id_list, where, where_document)
         request = GetRequest(selection, limit, offset, with_uris(include))
         result = await self._backend.get(self._model, request)
@@ -494,6 +499,7 @@ class AsyncCollection:
             id_list = normalize_query_ids(ids)
             if vectors is None:
                 vectors = await self._embed_inputs(inputs, EMBEDDABLE["query"], is_query=True)
+        check_encodable(id_list)
         selection = RecordFilter(id_list, where, where_document)
         request = QueryRequest(vectors, n, selection, with_uris(include))
         result = await self._backend.query(self._model, request)
@@ -514,7 +520,9 @@ class AsyncCollection:
                 raise ValueError("At least one of ids, where, or where_document must be provided")
             id_list = (
                 normalize_ids(
-                    ids, nonempty_message="Expected IDs to be a non-empty list, got 0 IDs"
+                    ids,
+                    nonempty_message="Expected IDs to be a non-empty list, got 0 IDs",
+                    allow_empty_id=True,
                 )
                 if ids is not None
                 else None
@@ -530,6 +538,7 @@ class AsyncCollection:
                         "limit can only be specified when a where or where_document clause is "
                         "provided"
                     )
+        check_encodable(id_list)
         request = DeleteRequest(RecordFilter(id_list, where, where_document), limit)
         deleted = await self._backend.delete(self._model, request)
         return DeleteResult(deleted=deleted)

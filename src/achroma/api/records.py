@@ -22,8 +22,11 @@ INCLUDE_VALUES = ("documents", "embeddings", "metadatas", "distances", "uris", "
 RESERVED_DOCUMENT_KEY = "chroma:document"
 
 
-def normalize_ids(ids: Any, nonempty_message: str | None = None) -> list[str]:
-    """Accept one id or a list of ids; check they are non-empty strings and unique."""
+def normalize_ids(
+    ids: Any, nonempty_message: str | None = None, allow_empty_id: bool = False
+) -> list[str]:
+    """Accept one id or a list of ids; check they are strings, unique and (unless
+    `allow_empty_id`, as chromadb's get and delete do) not empty."""
     if isinstance(ids, str):
         ids = [ids]
     if not isinstance(ids, list):
@@ -33,7 +36,7 @@ def normalize_ids(ids: Any, nonempty_message: str | None = None) -> list[str]:
     for i in ids:
         if not isinstance(i, str):
             raise ValueError(f"Expected ID to be a str, got {i}")
-        if i == "":
+        if i == "" and not allow_empty_id:
             raise InvalidArgumentError("Empty ID, ID must have at least one character")
     if len(set(ids)) != len(ids):
         dups = [i for i, n in Counter(ids).items() if n > 1]
@@ -212,6 +215,38 @@ def check_uris(uris: list[Any] | None) -> None:
             raise TypeError(
                 f"argument 'uris': '{type(u).__name__}' object cannot be converted to 'PyString'"
             )
+
+
+def _encodable(text: str) -> None:
+    if not text.isascii():
+        text.encode()  # UnicodeEncodeError (a ValueError) for a lone surrogate, as chromadb
+
+
+def check_encodable(
+    ids: list[str] | None,
+    metadatas: list[Any] | None = None,
+    documents: list[str | None] | None = None,
+    uris: list[Any] | None = None,
+) -> None:
+    """Refuse strings UTF-8 cannot hold (lone surrogates) where chromadb's binding does,
+    when the request is sent: nothing is written."""
+    for i in ids or ():
+        _encodable(i)
+    for m in metadatas or ():
+        for key, value in (m or {}).items():
+            _encodable(key)
+            values = value if isinstance(value, list) else [value]
+            for v in values:
+                if isinstance(v, str) and not v.isascii():
+                    try:
+                        v.encode()
+                    except UnicodeEncodeError:
+                        raise TypeError(
+                            "argument 'metadatas': Cannot convert Python object to MetadataValue"
+                        ) from None
+    for text in (*(documents or ()), *(uris or ())):
+        if isinstance(text, str):
+            _encodable(text)
 
 
 def is_image(target: Any) -> bool:

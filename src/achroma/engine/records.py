@@ -2,7 +2,7 @@
 
 Every write runs inside one `Store.transaction()` and is given the collection's next `seq`.
 Lists of ids or keys travel as one JSON parameter (`json_each`), so no batch hits SQLite's
-bound-variable limit.
+bound-variable limit; ids holding a NUL are bound one by one (see `id_in`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from achroma.core.models import Where, WhereDocument
 from achroma.engine.filters import compile_where, compile_where_document, is_selective, kind_of
 from achroma.engine.index import Keys, Vectors
 from achroma.engine.store import retry_busy
-from achroma.errors import NotFoundError
+from achroma.errors import InvalidArgumentError, NotFoundError
 
 # Metadata keys Chroma reserves for itself: accepted on write, never stored or returned.
 INTERNAL_PREFIX = "chroma:"
@@ -52,6 +52,29 @@ async def _all(db: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> lis
 
 def _json(values: Iterable[Any]) -> str:
     return json.dumps(list(values))
+
+
+# SQLite's json_each ends a string at its first NUL, so such ids are bound one by one, up to
+# this many in one request (SQLite allows 32,766 bound variables).
+MAX_NUL_IDS = 30_000
+
+
+def id_in(column: str, ids: list[str]) -> tuple[str, list[Any]]:
+    """SQL (and its parameters) testing that `column` is one of `ids`."""
+    encoded = _json(ids)
+    if "\\u0000" not in encoded:  # json.dumps writes NUL as \u0000
+        return f"{column} IN (SELECT value FROM json_each(?))", [encoded]
+    with_nul = [i for i in ids if "\x00" in i]
+    if len(with_nul) > MAX_NUL_IDS:
+        raise InvalidArgumentError(
+            f"ids: at most {MAX_NUL_IDS} ids containing NUL per request, got {len(with_nul)}"
+        )
+    plain = [i for i in ids if "\x00" not in i]
+    marks = ", ".join("?" * len(with_nul))
+    return (
+        f"({column} IN (SELECT value FROM json_each(?)) OR {column} IN ({marks}))",
+        [_json(plain), *with_nul],
+    )
 
 
 # --- collection state ---
@@ -123,11 +146,11 @@ async def existing(
     db: aiosqlite.Connection, collection_id: str, ids: list[str]
 ) -> dict[str, tuple[int, str | None]]:
     """The stored records among `ids`: id -> (key, encoded metadata)."""
+    match, params = id_in("id", ids)
     rows = await _all(
         db,
-        "SELECT id, key, metadata FROM records WHERE collection_id = ? "
-        "AND id IN (SELECT value FROM json_each(?))",
-        (collection_id, _json(ids)),
+        f"SELECT id, key, metadata FROM records WHERE collection_id = ? AND {match}",
+        (collection_id, *params),
     )
     return {r[0]: (r[1], r[2]) for r in rows}
 
@@ -272,8 +295,9 @@ def _selection(
     conds = ["+r.collection_id = ?" if driven_by_keys else "r.collection_id = ?"]
     params: list[Any] = [collection_id]
     if ids is not None:
-        conds.append("r.id IN (SELECT value FROM json_each(?))")
-        params.append(_json(ids))
+        match, match_params = id_in("r.id", ids)
+        conds.append(match)
+        params += match_params
     if where:
         sql, ps = compile_where(where, collection_id)
         conds.append(sql)
