@@ -23,6 +23,7 @@ from achroma.api.records import (
     check_embeddings_finite,
     check_encodable,
     check_lengths,
+    check_u32,
     check_uris,
     normalize_documents,
     normalize_embeddings,
@@ -436,6 +437,7 @@ class AsyncCollection:
                 raise ValueError(NO_LOADER_MESSAGE)
         validate_get_limit_offset(limit, offset)
         check_encodable(id_list)
+        check_u32(limit, offset)
         selection = RecordFilter(id_list, where, where_document)
         request = GetRequest(selection, limit, offset, with_uris(include))
         result = await self._backend.get(self._model, request)
@@ -446,6 +448,7 @@ class AsyncCollection:
     async def peek(self, limit: int = 10) -> GetResult:
         """The first `limit` records, with their embeddings."""
         validate_get_limit_offset(limit, None)
+        check_u32(limit)
         return await self._backend.get(
             self._model, GetRequest(limit=limit, include=("metadatas", "documents", "embeddings"))
         )
@@ -500,6 +503,7 @@ class AsyncCollection:
             if vectors is None:
                 vectors = await self._embed_inputs(inputs, EMBEDDABLE["query"], is_query=True)
         check_encodable(id_list)
+        check_u32(n)
         selection = RecordFilter(id_list, where, where_document)
         request = QueryRequest(vectors, n, selection, with_uris(include))
         result = await self._backend.query(self._model, request)
@@ -539,6 +543,7 @@ class AsyncCollection:
                         "provided"
                     )
         check_encodable(id_list)
+        check_u32(limit)
         request = DeleteRequest(RecordFilter(id_list, where, where_document), limit)
         deleted = await self._backend.delete(self._model, request)
         return DeleteResult(deleted=deleted)

@@ -298,6 +298,18 @@ def validate_n_results(n_results: Any) -> int:
     return n_results
 
 
+def check_u32(*values: int | None) -> None:
+    """chromadb's binding takes `n_results`, `limit` and `offset` as u32s (when the request
+    is sent), and refuses larger ones in these words."""
+    for value in values:
+        if value is None:
+            continue
+        if value >= 2**63:
+            raise OverflowError("Python int too large to convert to C long")
+        if value >= 2**32:
+            raise OverflowError("out of range integral type conversion attempted")
+
+
 def validate_get_limit_offset(limit: Any, offset: Any) -> None:
     for name, value in (("limit", limit), ("offset", offset)):
         if value is None:

@@ -70,6 +70,7 @@ async def nearest(
 ) -> Hits:
     """For each query, up to `k` hits, nearest first."""
     total = len(index)
+    k = min(k, max(total, 1))  # nothing asks usearch for more than the index holds
     if total == 0 or (candidates is not None and len(candidates) == 0):
         return [Ranked.empty() for _ in queries]
     if candidates is None:
@@ -129,6 +130,7 @@ async def post_filtered(
     resolves the candidates instead) when the share is too small to be worth it.
     """
     total = len(index)
+    k = min(k, max(total, 1))
     width = max(PROBE * k, 2 * index.ef_search)
     for _ in range(2):
         if width * len(queries) > total // 2:

@@ -1,0 +1,71 @@
+"""Numbers a careless or hostile caller sends: counts and pages far past any collection.
+
+chromadb's binding takes `n_results`, `limit` and `offset` as u32s; achroma refuses the same
+values with the same errors, answers the rest without allocating for what cannot exist, and
+never lets SQLite's own overflow error through.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import achroma
+
+chromadb = pytest.importorskip("chromadb")
+
+HUGE = [10**400, 2**64, 2**63, 2**32, 2**32 - 1, 2**31, 10**6]
+
+
+def _collections() -> dict[str, Any]:
+    found = {}
+    for name, module in (("chromadb", chromadb), ("achroma", achroma)):
+        client = module.EphemeralClient()
+        for c in client.list_collections():
+            client.delete_collection(c.name)
+        col = client.create_collection("numbers", embedding_function=None)
+        col.add(
+            ids=[str(i) for i in range(50)],
+            embeddings=[[float(i), 1.0] for i in range(50)],
+            metadatas=[{"n": i} for i in range(50)],
+        )
+        found[name] = col
+    return found
+
+
+def _outcome(call: Any) -> Any:
+    try:
+        result = call()
+    except Exception as exc:
+        return type(exc).__name__, str(exc)
+    return result.get("ids", result)
+
+
+@pytest.mark.parametrize("n", HUGE, ids=lambda n: f"n=2**{n.bit_length() - 1}")
+@pytest.mark.parametrize("where", [None, {"n": {"$gte": 0}}, {"n": {"$gte": 45}}])
+def test_huge_n_results_answer_as_in_chromadb(n: int, where: Any) -> None:
+    outcomes = {
+        name: _outcome(
+            lambda col=col: col.query(
+                query_embeddings=[[1.0, 1.0]], n_results=n, where=where, include=[]
+            )
+        )
+        for name, col in _collections().items()
+    }
+    assert outcomes["achroma"] == outcomes["chromadb"]
+
+
+@pytest.mark.parametrize("n", HUGE, ids=lambda n: f"n=2**{n.bit_length() - 1}")
+def test_huge_limits_and_offsets_answer_as_in_chromadb(n: int) -> None:
+    def calls(col: Any) -> list[Any]:
+        return [
+            _outcome(lambda: col.get(limit=n)),
+            _outcome(lambda: col.get(offset=n)),
+            _outcome(lambda: col.peek(limit=n)),
+            _outcome(lambda: col.delete(where={"n": {"$gte": 48}}, limit=n)),
+            col.count(),
+        ]
+
+    outcomes = {name: calls(col) for name, col in _collections().items()}
+    assert outcomes["achroma"] == outcomes["chromadb"]
