@@ -10,7 +10,13 @@ from uuid import UUID
 
 from achroma import sync
 from achroma.api.client import AsyncAdminAPI, AsyncClient
-from achroma.api.collection import DEFAULT_EMBEDDING_FUNCTION, AsyncCollection, OneOrMany
+from achroma.api.collection import (
+    DEFAULT_EMBEDDING_FUNCTION,
+    AsyncCollection,
+    CollectionEmbeddingFunction,
+    OneOrMany,
+)
+from achroma.api.types import ID, CollectionMetadata, UpdateMetadata
 from achroma.config import Settings
 from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT
 from achroma.core.models import (
@@ -18,12 +24,15 @@ from achroma.core.models import (
     DeleteResult,
     GetResult,
     Include,
+    Metadata,
     QueryResult,
     Tenant,
     UserIdentity,
     Where,
     WhereDocument,
 )
+from achroma.data_loaders import URI, DataLoader, Loadable
+from achroma.embeddings.protocol import Document, Embedding, Image, PyEmbedding
 
 
 class ClientAPI(sync.SyncWrapper[AsyncClient]):
@@ -106,9 +115,9 @@ class ClientAPI(sync.SyncWrapper[AsyncClient]):
         name: str,
         schema: Any = None,
         configuration: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-        embedding_function: Any = DEFAULT_EMBEDDING_FUNCTION,
-        data_loader: Any = None,
+        metadata: CollectionMetadata | None = None,
+        embedding_function: CollectionEmbeddingFunction | None = DEFAULT_EMBEDDING_FUNCTION,
+        data_loader: DataLoader[Loadable] | None = None,
         get_or_create: bool = False,
     ) -> Collection:
         """Create a collection; with `get_or_create=True` return the existing one instead of
@@ -131,8 +140,8 @@ class ClientAPI(sync.SyncWrapper[AsyncClient]):
     def get_collection(
         self,
         name: str,
-        embedding_function: Any = DEFAULT_EMBEDDING_FUNCTION,
-        data_loader: Any = None,
+        embedding_function: CollectionEmbeddingFunction | None = DEFAULT_EMBEDDING_FUNCTION,
+        data_loader: DataLoader[Loadable] | None = None,
     ) -> Collection:
         """The collection called `name`; `NotFoundError` if there is none."""
         return Collection(
@@ -144,9 +153,9 @@ class ClientAPI(sync.SyncWrapper[AsyncClient]):
         name: str,
         schema: Any = None,
         configuration: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-        embedding_function: Any = DEFAULT_EMBEDDING_FUNCTION,
-        data_loader: Any = None,
+        metadata: CollectionMetadata | None = None,
+        embedding_function: CollectionEmbeddingFunction | None = DEFAULT_EMBEDDING_FUNCTION,
+        data_loader: DataLoader[Loadable] | None = None,
     ) -> Collection:
         """The collection called `name`, created first if it does not exist."""
         return Collection(
@@ -244,7 +253,7 @@ class Collection(sync.SyncWrapper[AsyncCollection]):
         return self._async.name
 
     @property
-    def metadata(self) -> dict[str, Any] | None:
+    def metadata(self) -> CollectionMetadata | None:
         return self._async.metadata
 
     @property
@@ -267,17 +276,17 @@ class Collection(sync.SyncWrapper[AsyncCollection]):
         return self._async.database
 
     @property
-    def embedding_function(self) -> Any:
+    def embedding_function(self) -> CollectionEmbeddingFunction | None:
         return self._async.embedding_function
 
     @property
-    def data_loader(self) -> Any:
+    def data_loader(self) -> DataLoader[Loadable] | None:
         return self._async.data_loader
 
     def modify(
         self,
         name: str | None = None,
-        metadata: dict[str, Any] | None = None,
+        metadata: CollectionMetadata | None = None,
         configuration: dict[str, Any] | None = None,
     ) -> None:
         """Rename the collection, replace its metadata (a None value drops its key), or change
@@ -293,12 +302,12 @@ class Collection(sync.SyncWrapper[AsyncCollection]):
 
     def add(
         self,
-        ids: OneOrMany[str],
-        embeddings: Any = None,
-        metadatas: Any = None,
-        documents: Any = None,
-        images: Any = None,
-        uris: Any = None,
+        ids: OneOrMany[ID],
+        embeddings: OneOrMany[Embedding] | OneOrMany[PyEmbedding] | None = None,
+        metadatas: OneOrMany[Metadata] | None = None,
+        documents: OneOrMany[Document] | None = None,
+        images: OneOrMany[Image] | None = None,
+        uris: OneOrMany[URI] | None = None,
     ) -> None:
         """Add records. Ids that already exist are left unchanged, as in Chroma.
 
@@ -308,24 +317,24 @@ class Collection(sync.SyncWrapper[AsyncCollection]):
 
     def upsert(
         self,
-        ids: OneOrMany[str],
-        embeddings: Any = None,
-        metadatas: Any = None,
-        documents: Any = None,
-        images: Any = None,
-        uris: Any = None,
+        ids: OneOrMany[ID],
+        embeddings: OneOrMany[Embedding] | OneOrMany[PyEmbedding] | None = None,
+        metadatas: OneOrMany[UpdateMetadata] | None = None,
+        documents: OneOrMany[Document] | None = None,
+        images: OneOrMany[Image] | None = None,
+        uris: OneOrMany[URI] | None = None,
     ) -> None:
         """Add new records and update existing ones (metadata is merged; None removes a key)."""
         sync.call(self._async.upsert, ids, embeddings, metadatas, documents, images, uris)
 
     def update(
         self,
-        ids: OneOrMany[str],
-        embeddings: Any = None,
-        metadatas: Any = None,
-        documents: Any = None,
-        images: Any = None,
-        uris: Any = None,
+        ids: OneOrMany[ID],
+        embeddings: OneOrMany[Embedding] | OneOrMany[PyEmbedding] | None = None,
+        metadatas: OneOrMany[UpdateMetadata] | None = None,
+        documents: OneOrMany[Document] | None = None,
+        images: OneOrMany[Image] | None = None,
+        uris: OneOrMany[URI] | None = None,
     ) -> None:
         """Update existing records; ids that do not exist are ignored with a logged warning.
 
@@ -334,7 +343,7 @@ class Collection(sync.SyncWrapper[AsyncCollection]):
 
     def get(
         self,
-        ids: OneOrMany[str] | None = None,
+        ids: OneOrMany[ID] | None = None,
         where: Where | None = None,
         limit: int | None = None,
         offset: int | None = None,
@@ -350,11 +359,11 @@ class Collection(sync.SyncWrapper[AsyncCollection]):
 
     def query(
         self,
-        query_embeddings: Any = None,
-        query_texts: OneOrMany[str] | None = None,
-        query_images: Any = None,
-        query_uris: Any = None,
-        ids: OneOrMany[str] | None = None,
+        query_embeddings: OneOrMany[Embedding] | OneOrMany[PyEmbedding] | None = None,
+        query_texts: OneOrMany[Document] | None = None,
+        query_images: OneOrMany[Image] | None = None,
+        query_uris: OneOrMany[URI] | None = None,
+        ids: OneOrMany[ID] | None = None,
         n_results: int = 10,
         where: Where | None = None,
         where_document: WhereDocument | None = None,
@@ -380,7 +389,7 @@ class Collection(sync.SyncWrapper[AsyncCollection]):
 
     def delete(
         self,
-        ids: OneOrMany[str] | None = None,
+        ids: OneOrMany[ID] | None = None,
         where: Where | None = None,
         where_document: WhereDocument | None = None,
         limit: int | None = None,
