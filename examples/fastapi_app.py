@@ -36,7 +36,7 @@ DATA_DIR = os.environ.get("CHROMA_PATH", "./chroma")
 class Document(BaseModel):
     id: str
     text: str
-    topic: str | None = None
+    topic: str = "general"
 
 
 class Hit(BaseModel):
@@ -57,7 +57,8 @@ app = FastAPI(title="achroma search", lifespan=lifespan)
 
 
 def get_collection(request: Request) -> achroma.AsyncCollection:
-    return request.app.state.collection
+    collection: achroma.AsyncCollection = request.app.state.collection
+    return collection
 
 
 # Each endpoint is handed the lifespan's collection.
@@ -76,7 +77,7 @@ async def add_documents(documents: list[Document], docs: Docs) -> dict[str, int]
     await docs.upsert(
         ids=[d.id for d in documents],
         documents=[d.text for d in documents],
-        metadatas=[{"topic": d.topic} if d.topic else None for d in documents],
+        metadatas=[{"topic": d.topic} for d in documents],
     )
     return {"count": await docs.count()}
 
@@ -92,8 +93,10 @@ async def search(
     result = await docs.query(
         query_texts=[q], n_results=n, where={"topic": topic} if topic else None
     )
+    # Included by default; the result's type leaves them optional.
+    assert result["documents"] and result["metadatas"] and result["distances"]
     return [
-        Hit(id=id_, document=doc, topic=(meta or {}).get("topic"), distance=distance)
+        Hit(id=id_, document=doc, topic=str(meta["topic"]) if meta else None, distance=distance)
         for id_, doc, meta, distance in zip(
             result["ids"][0],
             result["documents"][0],
@@ -121,11 +124,12 @@ async def demo() -> None:
     ):
         added = await http.post("/documents", json=DOCUMENTS)
         print(f"POST /documents -> {added.status_code} {added.json()}")
-        for params in [
+        searches: list[dict[str, str | int]] = [
             {"q": "how do I make bread", "n": 2},
             {"q": "what causes ocean tides", "n": 2},
             {"q": "astronomy", "n": 1, "topic": "science"},
-        ]:
+        ]
+        for params in searches:
             hits = (await http.get("/search", params=params)).raise_for_status().json()
             print(f"GET /search {params}:")
             for hit in hits:

@@ -26,6 +26,8 @@ print(f"'{collection.name}' holds {collection.count()} documents in ./chroma")
 for question in ["nearest neighbour search for vectors", "database crash safety"]:
     result = collection.query(query_texts=[question], n_results=2)
     print(f"\n{question!r}:")
+    # Distances and documents are included by default; the result's type leaves them optional.
+    assert result["distances"] is not None and result["documents"] is not None
     hits = zip(result["ids"][0], result["distances"][0], result["documents"][0], strict=True)
     for id_, distance, doc in hits:
         print(f"  {id_:8} {distance:.3f}  {doc}")

@@ -36,7 +36,9 @@ collection = client.get_or_create_collection(
     "articles", configuration={"hnsw": {"space": "cosine"}}
 )
 
-ids, chunks, metadatas = [], [], []
+ids: list[str] = []
+chunks: list[str] = []
+metadatas: list[chromadb.UpdateMetadata] = []  # what upsert takes
 for path in sorted(DATA.glob("*.txt")):
     for number, chunk in enumerate(paragraphs(path.read_text(encoding="utf-8"))):
         ids.append(f"{path.name}#{number}")
@@ -46,18 +48,22 @@ collection.upsert(ids=ids, documents=chunks, metadatas=metadatas)
 print(f"indexed {collection.count()} chunks from {len(set(m['source'] for m in metadatas))} files")
 
 results = collection.query(query_texts=QUESTIONS, n_results=3)
+# Included by default; the result's type leaves them optional.
+assert results["documents"] and results["metadatas"] and results["distances"]
 for question, found, metas, distances in zip(
     QUESTIONS, results["documents"], results["metadatas"], results["distances"], strict=True
 ):
     # The nearest chunks are not always near: leave out those too far to help an answer
     # (the threshold depends on the model, the distance and the corpus).
     context = [
-        (c, m, d) for c, m, d in zip(found, metas, distances, strict=True) if d < MAX_DISTANCE
+        (c or "", m or {}, d)
+        for c, m, d in zip(found, metas, distances, strict=True)
+        if d < MAX_DISTANCE
     ]
     print(f"\nQ: {question}")
     print("   sources: " + ", ".join(f"{m['source']}#{m['chunk']}" for _, m, _ in context))
-    for chunk, meta, distance in context:
+    for text, meta, distance in context:
         label = f"[{meta['source']}#{meta['chunk']} {distance:.2f}]"
-        print(f"   {label} {textwrap.shorten(chunk, 100 - len(label))}")
+        print(f"   {label} {textwrap.shorten(text, 100 - len(label))}")
 
 client.close()

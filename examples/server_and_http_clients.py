@@ -35,7 +35,8 @@ QUESTIONS = ["a hot caffeinated drink", "how mountains and valleys form", "music
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def wait_for_heartbeat(server: subprocess.Popen[bytes], url: str, timeout: float = 30) -> None:

@@ -28,8 +28,9 @@ ALLOWED: dict[str, set[str]] = {
     "http": {"backend", "core", "emulation", "errors", "_version", "config"},
     "api": {"backend", "core", "config", "data_loaders", "embeddings", "emulation", "errors"},
     "sync": {"errors"},
+    "sync_api": {"sync", "api", "config", "core", "data_loaders", "embeddings"},
     "utils": {"embeddings", "data_loaders"},
-    "clients": {"api", "backend", "core", "config", "engine", "http", "sync", "errors"},
+    "clients": {"api", "backend", "core", "config", "engine", "http", "sync", "sync_api", "errors"},
     "server": {"api", "backend", "core", "config", "engine", "http", "emulation", "errors"},
 }
 # The entry points: free to import any layer.

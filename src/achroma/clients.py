@@ -1,21 +1,20 @@
-"""Client constructors, async and sync, and the sync classes made by the one wrapper.
+"""Client constructors, async and sync.
 
 Async constructors are awaited (`client = await AsyncPersistentClient(path)`), like Chroma's
 `AsyncHttpClient`. Every sync constructor runs its async twin on achroma's private event loop
-and wraps the result; the sync classes have no method bodies of their own.
+and wraps the result in its sync class (generated into `achroma.sync_api`).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from achroma import sync
 from achroma.api.client import AsyncAdminAPI, AsyncClient
-from achroma.api.collection import AsyncCollection
 from achroma.backend.base import Backend
 from achroma.config import Settings, get_settings
 from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT
@@ -23,6 +22,14 @@ from achroma.engine.engine import close_all_on_this_loop
 from achroma.engine.local import LocalBackend
 from achroma.http.auth import scope_from_identity
 from achroma.http.client import HttpBackend
+
+# The sync classes' home before they were generated; these imports keep that path.
+from achroma.sync_api import AdminAPI as AdminAPI
+from achroma.sync_api import ClientAPI as ClientAPI
+from achroma.sync_api import Collection as Collection
+
+A = TypeVar("A")
+W = TypeVar("W", bound=sync.SyncWrapper[Any])
 
 sync.on_shutdown(close_all_on_this_loop)
 
@@ -197,39 +204,13 @@ async def AsyncAdminClient(  # noqa: N802
     return AsyncAdminAPI(await _backend_for(settings), settings)
 
 
-# --- sync classes ---
+def _construct(
+    sync_type: type[W], async_ctor: Callable[..., Awaitable[A]], *args: Any, **kwargs: Any
+) -> W:
+    async def construct() -> A:
+        return await async_ctor(*args, **kwargs)
 
-
-class _SyncContext(sync.SyncWrapper):
-    def __enter__(self) -> Any:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()  # type: ignore[attr-defined]
-
-
-@sync.blocking(AsyncClient)
-class ClientAPI(_SyncContext):
-    """The sync client: every method of `AsyncClient`, blocking."""
-
-
-@sync.blocking(AsyncAdminAPI)
-class AdminAPI(_SyncContext):
-    """The sync admin client: every method of `AsyncAdminClient`, blocking."""
-
-
-@sync.blocking(AsyncCollection)
-class Collection(sync.SyncWrapper):
-    """The sync collection: every method of `AsyncCollection`, blocking."""
-
-
-def _construct(async_ctor: Any, *args: Any, **kwargs: Any) -> Any:
-    return sync.to_sync(sync.run(functools.partial(async_ctor, *args, **kwargs)))
+    return sync_type(sync.run(construct))
 
 
 # --- sync constructors ---
@@ -242,7 +223,7 @@ def PersistentClient(  # noqa: N802
     database: str = DEFAULT_DATABASE,
 ) -> ClientAPI:
     """A client whose data lives on disk in `path` (created if missing)."""
-    return _construct(AsyncPersistentClient, path, settings, tenant, database)  # type: ignore[no-any-return]
+    return _construct(ClientAPI, AsyncPersistentClient, path, settings, tenant, database)
 
 
 def EphemeralClient(  # noqa: N802
@@ -251,7 +232,7 @@ def EphemeralClient(  # noqa: N802
     database: str = DEFAULT_DATABASE,
 ) -> ClientAPI:
     """An in-memory client. Ephemeral clients of one process share one store, as in Chroma."""
-    return _construct(AsyncEphemeralClient, settings, tenant, database)  # type: ignore[no-any-return]
+    return _construct(ClientAPI, AsyncEphemeralClient, settings, tenant, database)
 
 
 def RustClient(  # noqa: N802
@@ -272,7 +253,7 @@ def ClientFromSettings(  # noqa: N802
     database: str = DEFAULT_DATABASE,
 ) -> ClientAPI:
     """`chromadb.Client(settings)`: a client of the kind the settings select."""
-    return _construct(AsyncClientFromSettings, settings, tenant, database)  # type: ignore[no-any-return]
+    return _construct(ClientAPI, AsyncClientFromSettings, settings, tenant, database)
 
 
 def HttpClient(  # noqa: N802
@@ -289,8 +270,8 @@ def HttpClient(  # noqa: N802
     Raises:
         ValueError: if `settings` name a different host or port.
     """
-    return _construct(  # type: ignore[no-any-return]
-        AsyncHttpClient, host, port, ssl, headers, settings, tenant, database
+    return _construct(
+        ClientAPI, AsyncHttpClient, host, port, ssl, headers, settings, tenant, database
     )
 
 
@@ -309,7 +290,8 @@ def CloudClient(  # noqa: N802
     Raises:
         ValueError: without an API key (argument or `CHROMA_API_KEY`).
     """
-    return _construct(  # type: ignore[no-any-return]
+    return _construct(
+        ClientAPI,
         functools.partial(
             AsyncCloudClient,
             cloud_host=cloud_host,
@@ -325,4 +307,4 @@ def CloudClient(  # noqa: N802
 
 def AdminClient(settings: Settings | None = None) -> AdminAPI:  # noqa: N802
     """A client for tenant and database management."""
-    return _construct(AsyncAdminClient, settings)  # type: ignore[no-any-return]
+    return _construct(AdminAPI, AsyncAdminClient, settings)

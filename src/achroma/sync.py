@@ -5,23 +5,24 @@ It starts on first use, is safe to call from many threads at once and from insid
 running event loop (a Jupyter cell, a FastAPI sync route): the caller's thread blocks, the
 private loop does the work, so there is no re-entrancy and no deadlock.
 
-Sync classes are declared with :func:`blocking`, which copies every public coroutine method of
-the async class as a sync method with the same signature and docstring. No sync method body is
-written by hand.
+The sync classes (`achroma.sync_api`) are generated from the async ones by
+``tools/generate_sync_api.py``: each sync method is one :func:`call` of its async twin, so no
+sync method body is written by hand.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Generic, ParamSpec, TypeVar
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 T = TypeVar("T")
+A = TypeVar("A")
+P = ParamSpec("P")
 _lock = threading.Lock()
 _portal: BlockingPortal | None = None
 _portal_cm: contextlib.AbstractContextManager[BlockingPortal] | None = None
@@ -82,16 +83,14 @@ def _shutdown() -> None:
 
 # --- the generic wrapper -------------------------------------------------------------
 
-_SYNC_FOR: dict[type, type[SyncWrapper]] = {}
 
-
-class SyncWrapper:
+class SyncWrapper(Generic[A]):
     """Base of every sync class: holds the async object it wraps."""
 
     __slots__ = ("_async",)
-    _async_type: type
+    _async_type: ClassVar[type]
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: A) -> None:
         self._async = inner
 
     def __repr__(self) -> str:
@@ -106,69 +105,12 @@ class SyncWrapper:
         return hash(self._async)
 
 
-def to_sync(value: Any) -> Any:
-    """Wrap async objects in a result (alone or in a list) in their sync class."""
-    wrapper = _SYNC_FOR.get(type(value))
-    if wrapper is not None:
-        return wrapper(value)
-    if isinstance(value, list) and value and type(value[0]) in _SYNC_FOR:
-        return [to_sync(v) for v in value]
-    return value
-
-
 def _unwrap(value: Any) -> Any:
     return value._async if isinstance(value, SyncWrapper) else value
 
 
-def _sync_method(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def method(self: SyncWrapper, *args: Any, **kwargs: Any) -> Any:
-        bound = getattr(self._async, name)
-        args = tuple(_unwrap(a) for a in args)
-        kwargs = {k: _unwrap(v) for k, v in kwargs.items()}
-        return to_sync(run(functools.partial(bound, *args, **kwargs)))
-
-    return method
-
-
-def _forward_property(name: str, doc: str | None) -> property:
-    def fget(self: SyncWrapper) -> Any:
-        return to_sync(getattr(self._async, name))
-
-    def fset(self: SyncWrapper, value: Any) -> None:
-        setattr(self._async, name, value)
-
-    return property(fget, fset, doc=doc)
-
-
-def blocking(async_type: type) -> Callable[[type[T]], type[T]]:
-    """Class decorator: give a `SyncWrapper` subclass the sync twin of every public method
-    and property of `async_type`."""
-
-    def decorate(cls: type[T]) -> type[T]:
-        assert issubclass(cls, SyncWrapper)
-        cls._async_type = async_type
-        for name, member in inspect.getmembers(async_type):
-            if name.startswith("_") and name not in ("__len__",):
-                continue
-            if name in cls.__dict__:
-                continue
-            static = inspect.getattr_static(async_type, name)
-            if isinstance(static, property):
-                setattr(cls, name, _forward_property(name, static.__doc__))
-            elif inspect.iscoroutinefunction(member):
-                setattr(cls, name, _sync_method(name, member))
-            elif callable(member) and not isinstance(static, (staticmethod, classmethod)):
-                setattr(cls, name, _forward_plain(name, member))
-        _SYNC_FOR[async_type] = cls
-        return cls
-
-    return decorate
-
-
-def _forward_plain(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def method(self: SyncWrapper, *args: Any, **kwargs: Any) -> Any:
-        return to_sync(getattr(self._async, name)(*args, **kwargs))
-
-    return method
+def call(method: Callable[P, Coroutine[Any, Any, T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run ``await method(*args, **kwargs)`` on the private loop, sync wrappers among the
+    arguments replaced by the async objects they hold."""
+    unwrapped = {k: _unwrap(v) for k, v in kwargs.items()}
+    return run(functools.partial(method, *map(_unwrap, args), **unwrapped))

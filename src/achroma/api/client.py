@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
-from achroma.api.collection import DEFAULT_EMBEDDING_FUNCTION, AsyncCollection
+from achroma.api.collection import (
+    DEFAULT_EMBEDDING_FUNCTION,
+    AsyncCollection,
+    CollectionEmbeddingFunction,
+)
 from achroma.api.configuration import create_configuration, create_json
+from achroma.api.types import CollectionMetadata
 from achroma.api.validation import (
     collection_name_problem,
     convert_metadata,
@@ -22,11 +27,14 @@ from achroma.backend.base import Backend
 from achroma.config import Settings
 from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT
 from achroma.core.models import CollectionModel, Database, Tenant, UserIdentity
+from achroma.data_loaders import DataLoader, Loadable
 from achroma.embeddings import (
     validate_embedding_function_conflict_on_create,
     validate_embedding_function_conflict_on_get,
 )
 from achroma.errors import ChromaError
+
+_Self = TypeVar("_Self", bound="_BackendUser")
 
 
 def check_recorded_function(embedding_function: Any, model: CollectionModel) -> None:
@@ -51,7 +59,7 @@ class _BackendUser:
         """Release the client's resources; the store closes when its last client closes."""
         await self._backend.close()
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self: _Self) -> _Self:
         return self
 
     async def __aexit__(
@@ -170,9 +178,9 @@ class AsyncClient(_BackendUser):
         name: str,
         schema: Any = None,
         configuration: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-        embedding_function: Any = DEFAULT_EMBEDDING_FUNCTION,
-        data_loader: Any = None,
+        metadata: CollectionMetadata | None = None,
+        embedding_function: CollectionEmbeddingFunction | None = DEFAULT_EMBEDDING_FUNCTION,
+        data_loader: DataLoader[Loadable] | None = None,
         get_or_create: bool = False,
     ) -> AsyncCollection:
         """Create a collection; with `get_or_create=True` return the existing one instead of
@@ -197,8 +205,8 @@ class AsyncClient(_BackendUser):
     async def get_collection(
         self,
         name: str,
-        embedding_function: Any = DEFAULT_EMBEDDING_FUNCTION,
-        data_loader: Any = None,
+        embedding_function: CollectionEmbeddingFunction | None = DEFAULT_EMBEDDING_FUNCTION,
+        data_loader: DataLoader[Loadable] | None = None,
     ) -> AsyncCollection:
         """The collection called `name`; `NotFoundError` if there is none."""
         require_str(name, "name")
@@ -211,9 +219,9 @@ class AsyncClient(_BackendUser):
         name: str,
         schema: Any = None,
         configuration: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-        embedding_function: Any = DEFAULT_EMBEDDING_FUNCTION,
-        data_loader: Any = None,
+        metadata: CollectionMetadata | None = None,
+        embedding_function: CollectionEmbeddingFunction | None = DEFAULT_EMBEDDING_FUNCTION,
+        data_loader: DataLoader[Loadable] | None = None,
     ) -> AsyncCollection:
         """The collection called `name`, created first if it does not exist."""
         collection = await self.create_collection(

@@ -38,6 +38,7 @@ from achroma.api.records import (
     validate_include,
     validate_n_results,
 )
+from achroma.api.types import ID, CollectionMetadata, UpdateMetadata
 from achroma.api.validation import (
     check_modify_metadata,
     collection_name_problem,
@@ -53,13 +54,14 @@ from achroma.core.models import (
     DeleteResult,
     GetResult,
     Include,
+    Metadata,
     QueryResult,
     Where,
     WhereDocument,
 )
 from achroma.core.records import RecordBatch
 from achroma.core.requests import DeleteRequest, GetRequest, QueryRequest, RecordFilter
-from achroma.data_loaders import load
+from achroma.data_loaders import URI, DataLoader, Loadable, load
 from achroma.embeddings import (
     DefaultEmbeddingFunction,
     embed,
@@ -68,10 +70,29 @@ from achroma.embeddings import (
     overwrite_embedding_function,
     validate_embedding_function,
 )
+from achroma.embeddings.protocol import (
+    AsyncEmbeddingFunction,
+    Document,
+    Documents,
+    Embedding,
+    EmbeddingFunction,
+    Image,
+    Images,
+    PyEmbedding,
+)
 from achroma.errors import InvalidArgumentError
 
 T = TypeVar("T")
 OneOrMany: TypeAlias = Union[T, list[T]]  # noqa: UP007 (a runtime alias on Python 3.10)
+# What `embedding_function=` takes: chromadb's protocol or achroma's async one, embedding
+# documents or images (chromadb's `EmbeddingFunction[Embeddable]` would refuse a function
+# of documents only, its type parameter being contravariant).
+CollectionEmbeddingFunction: TypeAlias = Union[  # noqa: UP007
+    EmbeddingFunction[Documents],
+    EmbeddingFunction[Images],
+    AsyncEmbeddingFunction[Documents],
+    AsyncEmbeddingFunction[Images],
+]
 
 
 # The default argument of every `embedding_function=` parameter, as in chromadb: it stands
@@ -135,8 +156,8 @@ class AsyncCollection:
         self,
         backend: Backend,
         model: CollectionModel,
-        embedding_function: Any = None,
-        data_loader: Any = None,
+        embedding_function: CollectionEmbeddingFunction | None = None,
+        data_loader: DataLoader[Loadable] | None = None,
     ) -> None:
         if embedding_function is not None:
             validate_embedding_function(embedding_function)
@@ -174,7 +195,7 @@ class AsyncCollection:
         return self._model.name
 
     @property
-    def metadata(self) -> dict[str, Any] | None:
+    def metadata(self) -> CollectionMetadata | None:
         return self._model.metadata
 
     @property
@@ -201,17 +222,17 @@ class AsyncCollection:
         return self._model.database
 
     @property
-    def embedding_function(self) -> Any:
+    def embedding_function(self) -> CollectionEmbeddingFunction | None:
         return self._embedding_function
 
     @property
-    def data_loader(self) -> Any:
+    def data_loader(self) -> DataLoader[Loadable] | None:
         return self._data_loader
 
     async def modify(
         self,
         name: str | None = None,
-        metadata: dict[str, Any] | None = None,
+        metadata: CollectionMetadata | None = None,
         configuration: dict[str, Any] | None = None,
     ) -> None:
         """Rename the collection, replace its metadata (a None value drops its key), or change
@@ -275,12 +296,12 @@ class AsyncCollection:
 
     async def add(
         self,
-        ids: OneOrMany[str],
-        embeddings: Any = None,
-        metadatas: Any = None,
-        documents: Any = None,
-        images: Any = None,
-        uris: Any = None,
+        ids: OneOrMany[ID],
+        embeddings: OneOrMany[Embedding] | OneOrMany[PyEmbedding] | None = None,
+        metadatas: OneOrMany[Metadata] | None = None,
+        documents: OneOrMany[Document] | None = None,
+        images: OneOrMany[Image] | None = None,
+        uris: OneOrMany[URI] | None = None,
     ) -> None:
         """Add records. Ids that already exist are left unchanged, as in Chroma.
 
@@ -292,12 +313,12 @@ class AsyncCollection:
 
     async def upsert(
         self,
-        ids: OneOrMany[str],
-        embeddings: Any = None,
-        metadatas: Any = None,
-        documents: Any = None,
-        images: Any = None,
-        uris: Any = None,
+        ids: OneOrMany[ID],
+        embeddings: OneOrMany[Embedding] | OneOrMany[PyEmbedding] | None = None,
+        metadatas: OneOrMany[UpdateMetadata] | None = None,
+        documents: OneOrMany[Document] | None = None,
+        images: OneOrMany[Image] | None = None,
+        uris: OneOrMany[URI] | None = None,
     ) -> None:
         """Add new records and update existing ones (metadata is merged; None removes a key)."""
         batch = await self._prepare("upsert", ids, embeddings, metadatas, documents, images, uris)
@@ -305,12 +326,12 @@ class AsyncCollection:
 
     async def update(
         self,
-        ids: OneOrMany[str],
-        embeddings: Any = None,
-        metadatas: Any = None,
-        documents: Any = None,
-        images: Any = None,
-        uris: Any = None,
+        ids: OneOrMany[ID],
+        embeddings: OneOrMany[Embedding] | OneOrMany[PyEmbedding] | None = None,
+        metadatas: OneOrMany[UpdateMetadata] | None = None,
+        documents: OneOrMany[Document] | None = None,
+        images: OneOrMany[Image] | None = None,
+        uris: OneOrMany[URI] | None = None,
     ) -> None:
         """Update existing records; ids that do not exist are ignored with a logged warning.
 
@@ -413,7 +434,7 @@ class AsyncCollection:
 
     async def get(
         self,
-        ids: OneOrMany[str] | None = None,
+        ids: OneOrMany[ID] | None = None,
         where: Where | None = None,
         limit: int | None = None,
         offset: int | None = None,
@@ -455,11 +476,11 @@ class AsyncCollection:
 
     async def query(
         self,
-        query_embeddings: Any = None,
-        query_texts: OneOrMany[str] | None = None,
-        query_images: Any = None,
-        query_uris: Any = None,
-        ids: OneOrMany[str] | None = None,
+        query_embeddings: OneOrMany[Embedding] | OneOrMany[PyEmbedding] | None = None,
+        query_texts: OneOrMany[Document] | None = None,
+        query_images: OneOrMany[Image] | None = None,
+        query_uris: OneOrMany[URI] | None = None,
+        ids: OneOrMany[ID] | None = None,
         n_results: int = 10,
         where: Where | None = None,
         where_document: WhereDocument | None = None,
@@ -513,7 +534,7 @@ class AsyncCollection:
 
     async def delete(
         self,
-        ids: OneOrMany[str] | None = None,
+        ids: OneOrMany[ID] | None = None,
         where: Where | None = None,
         where_document: WhereDocument | None = None,
         limit: int | None = None,
