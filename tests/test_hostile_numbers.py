@@ -18,10 +18,14 @@ chromadb = pytest.importorskip("chromadb")
 HUGE = [10**400, 2**64, 2**63, 2**32, 2**32 - 1, 2**31, 10**6]
 
 
-def _collections() -> dict[str, Any]:
-    found = {}
+@pytest.fixture
+def collections() -> Any:
+    """The same 50 records in chromadb and in achroma (whose client is closed after, so the
+    process's ephemeral store does not outlive the test)."""
+    found, clients = {}, []
     for name, module in (("chromadb", chromadb), ("achroma", achroma)):
         client = module.EphemeralClient()
+        clients.append(client)
         for c in client.list_collections():
             client.delete_collection(c.name)
         col = client.create_collection("numbers", embedding_function=None)
@@ -31,7 +35,9 @@ def _collections() -> dict[str, Any]:
             metadatas=[{"n": i} for i in range(50)],
         )
         found[name] = col
-    return found
+    yield found
+    clients[0].delete_collection("numbers")
+    clients[1].close()
 
 
 def _outcome(call: Any) -> Any:
@@ -44,20 +50,20 @@ def _outcome(call: Any) -> Any:
 
 @pytest.mark.parametrize("n", HUGE, ids=lambda n: f"n=2**{n.bit_length() - 1}")
 @pytest.mark.parametrize("where", [None, {"n": {"$gte": 0}}, {"n": {"$gte": 45}}])
-def test_huge_n_results_answer_as_in_chromadb(n: int, where: Any) -> None:
+def test_huge_n_results_answer_as_in_chromadb(collections: Any, n: int, where: Any) -> None:
     outcomes = {
         name: _outcome(
             lambda col=col: col.query(
                 query_embeddings=[[1.0, 1.0]], n_results=n, where=where, include=[]
             )
         )
-        for name, col in _collections().items()
+        for name, col in collections.items()
     }
     assert outcomes["achroma"] == outcomes["chromadb"]
 
 
 @pytest.mark.parametrize("n", HUGE, ids=lambda n: f"n=2**{n.bit_length() - 1}")
-def test_huge_limits_and_offsets_answer_as_in_chromadb(n: int) -> None:
+def test_huge_limits_and_offsets_answer_as_in_chromadb(collections: Any, n: int) -> None:
     def calls(col: Any) -> list[Any]:
         return [
             _outcome(lambda: col.get(limit=n)),
@@ -67,5 +73,5 @@ def test_huge_limits_and_offsets_answer_as_in_chromadb(n: int) -> None:
             col.count(),
         ]
 
-    outcomes = {name: calls(col) for name, col in _collections().items()}
+    outcomes = {name: calls(col) for name, col in collections.items()}
     assert outcomes["achroma"] == outcomes["chromadb"]

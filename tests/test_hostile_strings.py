@@ -22,12 +22,20 @@ NUL_ID = "a\x00b"
 SURROGATE = "a\ud800b"
 
 
-def _both() -> Iterator[tuple[str, Any]]:
+@pytest.fixture
+def pair() -> Iterator[dict[str, Any]]:
+    """An empty collection in chromadb and in achroma (whose client is closed after, so the
+    process's ephemeral store does not outlive the test)."""
+    found, clients = {}, []
     for name, module in (("chromadb", chromadb), ("achroma", achroma)):
         client = module.EphemeralClient()
+        clients.append(client)
         for c in client.list_collections():
             client.delete_collection(c.name)
-        yield name, client.create_collection("hostile", embedding_function=None)
+        found[name] = client.create_collection("hostile", embedding_function=None)
+    yield found
+    clients[0].delete_collection("hostile")
+    clients[1].close()
 
 
 def _outcome(call: Any) -> Any:
@@ -68,8 +76,8 @@ def _script(col: Any) -> list[Any]:
     return [_outcome(step) for step in steps]
 
 
-def test_nul_and_empty_ids_behave_as_in_chromadb() -> None:
-    outcomes = {name: _script(col) for name, col in _both()}
+def test_nul_and_empty_ids_behave_as_in_chromadb(pair: dict[str, Any]) -> None:
+    outcomes = {name: _script(col) for name, col in pair.items()}
     assert outcomes["achroma"] == outcomes["chromadb"]
 
 
@@ -94,9 +102,11 @@ def test_nul_and_empty_ids_behave_as_in_chromadb() -> None:
         pytest.param(lambda c: c.delete(ids=[SURROGATE]), id="delete-id"),
     ],
 )
-def test_lone_surrogates_are_refused_as_in_chromadb_and_write_nothing(call: Any) -> None:
+def test_lone_surrogates_are_refused_as_in_chromadb_and_write_nothing(
+    pair: dict[str, Any], call: Any
+) -> None:
     outcomes = {}
-    for name, col in _both():
+    for name, col in pair.items():
         outcomes[name] = (_outcome(lambda col=col: call(col)), col.count())
     assert outcomes["achroma"] == outcomes["chromadb"]
     assert outcomes["achroma"][1] == 0
@@ -146,6 +156,7 @@ def test_any_string_round_trips_through_every_operation(
         assert col.get(ids=ids[:1])["ids"] == []
     finally:
         client.delete_collection("round-trip")
+        client.close()
 
 
 def test_nul_strings_round_trip_over_http(achroma_server: Server) -> None:
@@ -163,3 +174,4 @@ def test_nul_strings_round_trip_over_http(achroma_server: Server) -> None:
     assert got["metadatas"] == [{"n\x00k": "v\x00w"}]
     assert col.delete(ids=[NUL_ID]) == {"deleted": 1}
     assert col.count() == 0
+    client.close()
