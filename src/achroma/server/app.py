@@ -21,6 +21,7 @@ from starlette.responses import Response
 from achroma.config import Settings
 from achroma.engine.local import LocalBackend
 from achroma.server.auth import TokenAuth, Tokens
+from achroma.server.boundary import guarded
 from achroma.server.middleware import DEFAULT_MAX_BODY_BYTES, AccessLog, BodySizeLimit
 from achroma.server.routes import routes
 
@@ -61,7 +62,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         backend = await LocalBackend.open(config.path, allow_reset=config.allow_reset)
-        app.state.backend = backend
+        app.state.backend = guarded(backend)
         app.state.settings = settings
         try:
             yield
