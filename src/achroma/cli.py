@@ -164,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
         allow_reset=allow_reset,
         max_body_bytes=args.max_body_size or DEFAULT_MAX_BODY_BYTES,
         tokens=tokens,
+        cors_allow_origins=tuple(settings.chroma_server_cors_allow_origins),
     )
     _configure_logging(args.log_level, not args.no_access_log)
     print(
