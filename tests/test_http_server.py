@@ -255,6 +255,22 @@ def test_allow_reset_comes_from_the_environment_too(
     assert _exchange(server, "POST", "/reset") == (200, True)
 
 
+def test_cors_origins_come_from_chromas_setting(
+    achroma_dir: Path, started: list[Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHROMA_SERVER_CORS_ALLOW_ORIGINS", '["http://app.example"]')
+    server = start_achroma(achroma_dir)
+    started.append(server)
+    preflight = httpx.options(
+        server.api + "/tenants",
+        headers={"origin": "http://app.example", "access-control-request-method": "POST"},
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "http://app.example"
+    other = httpx.get(server.api + "/heartbeat", headers={"origin": "http://elsewhere.example"})
+    assert "access-control-allow-origin" not in other.headers
+
+
 def test_bodies_over_the_limit_get_413(achroma_dir: Path, started: list[Server]) -> None:
     server = start_achroma(achroma_dir, "--max-body-size", "1000")
     started.append(server)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from achroma._version import __version__
-from achroma.config import Settings
+from achroma.config import SERVER_TOKEN_PROVIDERS, Settings
 
 if TYPE_CHECKING:
     from achroma.engine.check import Finding
@@ -112,11 +112,6 @@ def _configure_logging(level: str, access_log: bool) -> None:
     logging.getLogger("achroma").setLevel(level.upper())
 
 
-TOKEN_PROVIDERS = frozenset(
-    {"chromadb.auth.token_authn.TokenAuthenticationServerProvider", "achroma.token", "token"}
-)
-
-
 def _tokens(args: argparse.Namespace, settings: Settings) -> Tokens | None:
     """Tokens from the command line, else from Chroma's server auth settings."""
     from achroma.server.auth import Tokens
@@ -127,7 +122,7 @@ def _tokens(args: argparse.Namespace, settings: Settings) -> Tokens | None:
         return Tokens.single(args.token)
     if settings.chroma_server_authn_provider is None:
         return None
-    if settings.chroma_server_authn_provider not in TOKEN_PROVIDERS:
+    if settings.chroma_server_authn_provider not in SERVER_TOKEN_PROVIDERS:
         raise ValueError(
             f"Unsupported server auth provider: {settings.chroma_server_authn_provider} "
             "(achroma supports token auth)"
@@ -164,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
         allow_reset=allow_reset,
         max_body_bytes=args.max_body_size or DEFAULT_MAX_BODY_BYTES,
         tokens=tokens,
+        cors_allow_origins=tuple(settings.chroma_server_cors_allow_origins),
     )
     _configure_logging(args.log_level, not args.no_access_log)
     print(

@@ -10,20 +10,25 @@ from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Chroma's implementation names, mapped onto achroma's two backends.
-LOCAL_IMPLS = frozenset(
-    {
-        "achroma.local",
-        "chromadb.api.rust.RustBindingsAPI",
-        "chromadb.api.segment.SegmentAPI",
-    }
-)
+# Chroma's names (and achroma's own) for what a setting selects. Every other
+# `chroma_api_impl` is the local engine.
 HTTP_IMPLS = frozenset(
     {
         "achroma.http",
         "chromadb.api.fastapi.FastAPI",
         "chromadb.api.async_fastapi.AsyncFastAPI",
     }
+)
+# `chroma_client_auth_provider`
+CLIENT_TOKEN_PROVIDERS = frozenset(
+    {"chromadb.auth.token_authn.TokenAuthClientProvider", "achroma.token", "token"}
+)
+CLIENT_BASIC_PROVIDERS = frozenset(
+    {"chromadb.auth.basic_authn.BasicAuthClientProvider", "achroma.basic", "basic"}
+)
+# `chroma_server_authn_provider`
+SERVER_TOKEN_PROVIDERS = frozenset(
+    {"chromadb.auth.token_authn.TokenAuthenticationServerProvider", "achroma.token", "token"}
 )
 
 

@@ -2,6 +2,8 @@
 
 Errors for bad input (`InvalidArgumentError`, `DuplicateIDError`, `InvalidDimensionException`)
 also subclass `ValueError`, so code catching either Chroma's class or `ValueError` works.
+`AlreadyExistsError` is achroma's own: an `InternalError` by name, as chromadb raises it, whose
+type tells the server to answer Chroma's 409.
 """
 
 from __future__ import annotations
@@ -79,6 +81,15 @@ class VersionMismatchError(ChromaError):
 class InternalError(ChromaError):
     code = 500
     wire_name = "InternalError"
+
+
+class AlreadyExistsError(InternalError):
+    """A tenant, database or collection of that name exists already."""
+
+
+# chromadb raises a plain `InternalError` here; users (and `type(e).__name__`) see that name.
+# The qualified name stays the real one, so that pickling finds the class.
+AlreadyExistsError.__name__ = "InternalError"
 
 
 class RateLimitError(ChromaError):

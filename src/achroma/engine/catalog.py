@@ -12,7 +12,12 @@ from uuid import UUID
 import aiosqlite
 
 from achroma.core.models import CollectionModel, Database, Tenant
-from achroma.errors import InternalError, InvalidArgumentError, NotFoundError
+from achroma.errors import (
+    AlreadyExistsError,
+    InternalError,
+    InvalidArgumentError,
+    NotFoundError,
+)
 
 DEFAULT_DATABASE_ID = "00000000-0000-0000-0000-000000000000"
 # chromadb lets SQLite's message through when a rename takes a used name.
@@ -69,7 +74,7 @@ async def create_tenant(db: aiosqlite.Connection, name: str) -> None:
     try:
         await db.execute("INSERT INTO tenants (name) VALUES (?)", (name,))
     except sqlite3.IntegrityError:
-        raise InternalError(f"Tenant [{name}] already exists") from None
+        raise AlreadyExistsError(f"Tenant [{name}] already exists") from None
 
 
 async def get_tenant(db: aiosqlite.Connection, name: str) -> Tenant:
@@ -97,7 +102,7 @@ async def create_database(db: aiosqlite.Connection, name: str, tenant: str) -> N
             (str(uuid.uuid4()), name, tenant),
         )
     except sqlite3.IntegrityError:
-        raise InternalError(f"Database [{name}] already exists") from None
+        raise AlreadyExistsError(f"Database [{name}] already exists") from None
 
 
 async def _database_id(db: aiosqlite.Connection, tenant: str, database: str) -> str | None:
@@ -164,7 +169,7 @@ async def create_collection(
             ),
         )
     except sqlite3.IntegrityError:
-        raise InternalError(f"Collection [{name}] already exists") from None
+        raise AlreadyExistsError(f"Collection [{name}] already exists") from None
     return CollectionModel(
         id=cid,
         name=name,

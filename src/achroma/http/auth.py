@@ -5,19 +5,12 @@ from __future__ import annotations
 
 import base64
 
-from achroma.config import Settings
+from achroma.config import CLIENT_BASIC_PROVIDERS, CLIENT_TOKEN_PROVIDERS, Settings
 from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT
 from achroma.core.models import UserIdentity
 from achroma.errors import ChromaAuthError
 
 ANY = "*"
-
-TOKEN_PROVIDERS = frozenset(
-    {"chromadb.auth.token_authn.TokenAuthClientProvider", "achroma.token", "token"}
-)
-BASIC_PROVIDERS = frozenset(
-    {"chromadb.auth.basic_authn.BasicAuthClientProvider", "achroma.basic", "basic"}
-)
 
 
 def auth_headers(settings: Settings) -> dict[str, str]:
@@ -26,12 +19,12 @@ def auth_headers(settings: Settings) -> dict[str, str]:
     credentials = settings.chroma_client_auth_credentials
     if not provider or credentials is None:
         return {}
-    if provider in TOKEN_PROVIDERS:
+    if provider in CLIENT_TOKEN_PROVIDERS:
         header = (settings.chroma_auth_token_transport_header or "Authorization").lower()
         if header == "authorization":
             return {"Authorization": f"Bearer {credentials}"}
         return {"X-Chroma-Token": credentials}
-    if provider in BASIC_PROVIDERS:
+    if provider in CLIENT_BASIC_PROVIDERS:
         return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
     raise ValueError(f"Unknown client auth provider: {provider}")
 

@@ -15,12 +15,14 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
 from achroma.config import Settings
 from achroma.engine.local import LocalBackend
 from achroma.server.auth import TokenAuth, Tokens
+from achroma.server.boundary import guarded
 from achroma.server.middleware import DEFAULT_MAX_BODY_BYTES, AccessLog, BodySizeLimit
 from achroma.server.routes import routes
 
@@ -35,12 +37,15 @@ class ServerConfig:
         max_body_bytes: the largest request body accepted (Chroma's limit by default).
         tokens: when given, every request but heartbeat, healthcheck, version and the
             pre-flight checks needs one of these tokens.
+        cors_allow_origins: origins browsers may call the API from (Chroma's
+            `chroma_server_cors_allow_origins`; ``["*"]`` is any); none by default.
     """
 
     path: str | Path | None = "./chroma"
     allow_reset: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     tokens: Tokens | None = None
+    cors_allow_origins: tuple[str, ...] = ()
 
 
 async def _no_route(request: Request, exc: Exception) -> Response:
@@ -61,7 +66,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         backend = await LocalBackend.open(config.path, allow_reset=config.allow_reset)
-        app.state.backend = backend
+        app.state.backend = guarded(backend)
         app.state.settings = settings
         try:
             yield
@@ -69,6 +74,16 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
             await backend.close()
 
     middleware = [Middleware(AccessLog)]
+    if config.cors_allow_origins:
+        # As Chroma's server: before auth, so that a browser's pre-flight request needs no token.
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(config.cors_allow_origins),
+                allow_methods=["*"],
+                allow_headers=["*"],
+            )
+        )
     if config.tokens is not None:
         middleware.append(Middleware(TokenAuth, tokens=config.tokens))
     middleware.append(Middleware(BodySizeLimit, max_bytes=config.max_body_bytes))

@@ -113,7 +113,7 @@ def token_of(headers: Mapping[bytes, bytes]) -> str | None:
     return token.decode("latin-1").strip()
 
 
-def _target(method: str, path: str) -> tuple[str | None, str | None, bool]:
+def _target(path: str) -> tuple[str | None, str | None, bool]:
     """The tenant and database a request reaches, and whether it needs an unbound token."""
     if path == "/api/v2/reset" or (path.rstrip("/") == "/api/v2/tenants"):
         return None, None, True
@@ -143,7 +143,7 @@ class TokenAuth:
         if user is None:
             await send_error(send, 403, "AuthError", "Forbidden")
             return
-        tenant, database, needs_unbound = _target(scope["method"], scope["path"])
+        tenant, database, needs_unbound = _target(scope["path"])
         if (needs_unbound and user.tenant != ANY) or not user.may_use(tenant, database):
             await send_error(send, 403, "AuthError", "Forbidden")
             return

@@ -42,10 +42,9 @@ def endpoint(status: int = 200) -> Callable[[Handler], Endpoint]:
         @functools.wraps(handler)
         async def run(request: Request) -> Response:
             try:
-                value = await handler(request)
+                return json_response(await handler(request), status)
             except Exception as exc:
                 return error_response(exc)
-            return json_response(value, status)
 
         return run
 

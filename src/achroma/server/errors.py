@@ -1,25 +1,33 @@
 """Exceptions to HTTP responses, with the status codes and bodies of Chroma's server.
 
-The engine raises the classes chromadb's embedded client raises; Chroma's server reports some of
-the same conditions differently (an existing tenant, database or collection is a 409 named
-`ChromaError`, where the embedded client raises `InternalError`). This module is that one
-translation. Validation errors that are plain `ValueError`s or `TypeError`s in the embedded client
-are 400 `InvalidArgumentError`s on the wire.
+Errors are answered by their type alone:
+
+- a `WireError` with the status, name and message the server chose for it;
+- an `AlreadyExistsError` (or `UniqueConstraintError`) with Chroma's 409 named `ChromaError`,
+  where the embedded client raises `InternalError`;
+- any other `ChromaError` with its own code and name;
+- anything else is a bug: a 500 whose body and `x-request-id` header carry a request id, logged
+  with its traceback under the same id.
+
+Client-side validation errors, which the embedded client raises as plain `ValueError`s and
+`TypeError`s, become 400 `WireError`s where the api layer is called (`boundary.validated`).
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 
 from starlette.responses import Response
 from starlette.types import Send
 
-from achroma.errors import ChromaError, InternalError, NotFoundError, UniqueConstraintError
+from achroma.errors import AlreadyExistsError, ChromaError, UniqueConstraintError
 from achroma.http import wire
 
 logger = logging.getLogger("achroma.server")
 
 GENERIC = "ChromaError"
+REQUEST_ID_HEADER = "x-request-id"
 
 
 class WireError(Exception):
@@ -47,33 +55,25 @@ def not_implemented(message: str) -> WireError:
     return WireError(501, GENERIC, message)
 
 
-def _describe(exc: Exception) -> tuple[int, str, str]:
-    if isinstance(exc, WireError):
-        return exc.status, exc.name, exc.message
-    message = exc.message() if isinstance(exc, ChromaError) else str(exc)
-    if isinstance(exc, NotFoundError):
-        return 404, exc.wire_name, message
-    if isinstance(exc, UniqueConstraintError) or (
-        isinstance(exc, InternalError) and message.endswith("already exists")
-    ):
-        return 409, GENERIC, message
-    if isinstance(exc, ChromaError):
-        return exc.code, exc.wire_name, message
-    if isinstance(exc, NotImplementedError):
-        return 501, GENERIC, message
-    if isinstance(exc, (ValueError, TypeError, AttributeError, IndexError, OverflowError)):
-        return 400, "InvalidArgumentError", message
-    logger.exception("unexpected error while serving a request", exc_info=exc)
-    return 500, "InternalError", message or type(exc).__name__
+def _json(status: int, body: wire.JSON, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        wire.dumps(body), status_code=status, headers=headers, media_type="application/json"
+    )
 
 
 def error_response(exc: Exception) -> Response:
-    status, name, message = _describe(exc)
-    return Response(
-        wire.dumps(wire.error_to_json(name, message)),
-        status_code=status,
-        media_type="application/json",
-    )
+    """The answer to `exc`, raised while serving a request."""
+    if isinstance(exc, WireError):
+        return _json(exc.status, wire.error_to_json(exc.name, exc.message))
+    if isinstance(exc, (AlreadyExistsError, UniqueConstraintError)):
+        return _json(409, wire.error_to_json(GENERIC, exc.message()))
+    if isinstance(exc, ChromaError):
+        return _json(exc.code, wire.error_to_json(exc.wire_name, exc.message()))
+    request_id = uuid.uuid4().hex
+    logger.error("request %s failed with an unexpected error", request_id, exc_info=exc)
+    message = f"Unexpected server error (request id {request_id}); the server log has the details"
+    body = {**wire.error_to_json("InternalError", message), "request_id": request_id}
+    return _json(500, body, headers={REQUEST_ID_HEADER: request_id})
 
 
 async def send_error(send: Send, status: int, name: str, message: str) -> None:

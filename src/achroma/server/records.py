@@ -1,8 +1,8 @@
 """Record endpoints: add, upsert, update, delete, count, get and query.
 
 Each decodes the JSON payload into the arguments of the matching `AsyncCollection` method and
-calls it, so a request is validated by the same rules, with the same messages, as a call on an
-embedded client.
+calls it (through `validated`), so a request is validated by the same rules, with the same
+messages, as a call on an embedded client.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 from starlette.requests import Request
 
 from achroma.http import wire
+from achroma.server.boundary import validated
 from achroma.server.endpoint import body, collection, endpoint
 
 
@@ -37,10 +38,12 @@ async def _write(request: Request, method: str) -> Any:
     """add and upsert: the same body, with embeddings required."""
     payload = await body(request, required=("ids", "embeddings"))
     target = await collection(request)
-    await getattr(target, method)(
-        ids=payload["ids"],
-        embeddings=wire.embeddings_from_json(payload["embeddings"]),
-        **_columns(payload),
+    await validated(
+        getattr(target, method)(
+            ids=payload["ids"],
+            embeddings=wire.embeddings_from_json(payload["embeddings"]),
+            **_columns(payload),
+        )
     )
     return {}
 
@@ -59,10 +62,12 @@ async def upsert(request: Request) -> Any:
 async def update(request: Request) -> Any:
     payload = await body(request, required=("ids",))
     target = await collection(request)
-    await target.update(
-        ids=payload["ids"],
-        embeddings=wire.update_embeddings_from_json(payload.get("embeddings")),
-        **_columns(payload),
+    await validated(
+        target.update(
+            ids=payload["ids"],
+            embeddings=wire.update_embeddings_from_json(payload.get("embeddings")),
+            **_columns(payload),
+        )
     )
     return {}
 
@@ -71,31 +76,35 @@ async def update(request: Request) -> Any:
 async def delete(request: Request) -> Any:
     payload = await body(request)
     target = await collection(request)
-    result = await target.delete(
-        ids=payload.get("ids"),
-        where=payload.get("where"),
-        where_document=payload.get("where_document"),
-        limit=payload.get("limit"),
+    result = await validated(
+        target.delete(
+            ids=payload.get("ids"),
+            where=payload.get("where"),
+            where_document=payload.get("where_document"),
+            limit=payload.get("limit"),
+        )
     )
     return {"deleted": result["deleted"]}
 
 
 @endpoint()
 async def count(request: Request) -> Any:
-    return await (await collection(request)).count()
+    return await validated((await collection(request)).count())
 
 
 @endpoint()
 async def get(request: Request) -> Any:
     payload = await body(request)
     target = await collection(request)
-    result = await target.get(
-        ids=payload.get("ids"),
-        where=payload.get("where"),
-        limit=payload.get("limit"),
-        offset=payload.get("offset"),
-        where_document=payload.get("where_document"),
-        include=_include(payload, GET_INCLUDE),
+    result = await validated(
+        target.get(
+            ids=payload.get("ids"),
+            where=payload.get("where"),
+            limit=payload.get("limit"),
+            offset=payload.get("offset"),
+            where_document=payload.get("where_document"),
+            include=_include(payload, GET_INCLUDE),
+        )
     )
     return wire.get_result_to_json(result)
 
@@ -105,12 +114,14 @@ async def query(request: Request) -> Any:
     payload = await body(request, required=("query_embeddings",))
     target = await collection(request)
     n_results = payload.get("n_results")
-    result = await target.query(
-        query_embeddings=payload["query_embeddings"],
-        ids=payload.get("ids"),
-        n_results=10 if n_results is None else n_results,
-        where=payload.get("where"),
-        where_document=payload.get("where_document"),
-        include=_include(payload, QUERY_INCLUDE),
+    result = await validated(
+        target.query(
+            query_embeddings=payload["query_embeddings"],
+            ids=payload.get("ids"),
+            n_results=10 if n_results is None else n_results,
+            where=payload.get("where"),
+            where_document=payload.get("where_document"),
+            include=_include(payload, QUERY_INCLUDE),
+        )
     )
     return wire.query_result_to_json(result)

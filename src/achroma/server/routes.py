@@ -14,6 +14,7 @@ from achroma.api.configuration import Recorded
 from achroma.errors import ChromaError
 from achroma.http import wire
 from achroma.server import records
+from achroma.server.boundary import validated
 from achroma.server.endpoint import (
     admin,
     backend,
@@ -84,26 +85,28 @@ async def reset(request: Request) -> Any:
 @endpoint()
 async def create_tenant(request: Request) -> Any:
     payload = await body(request, required=("name",))
-    await admin(request).create_tenant(payload["name"])
+    await validated(admin(request).create_tenant(payload["name"]))
     return {}
 
 
 @endpoint()
 async def list_tenants(request: Request) -> Any:
     limit, offset = page(request)
-    return [wire.tenant_to_json(t) for t in await admin(request).list_tenants(limit, offset)]
+    found = await validated(admin(request).list_tenants(limit, offset))
+    return [wire.tenant_to_json(t) for t in found]
 
 
 @endpoint()
 async def get_tenant(request: Request) -> Any:
-    return wire.tenant_to_json(await admin(request).get_tenant(path(request, "tenant_name")))
+    found = await validated(admin(request).get_tenant(path(request, "tenant_name")))
+    return wire.tenant_to_json(found)
 
 
 @endpoint()
 async def update_tenant(request: Request) -> Any:
     await body(request, required=("resource_name",))
     # achroma keeps no resource names: the tenant must exist, and nothing changes.
-    await admin(request).get_tenant(path(request, "tenant_name"))
+    await validated(admin(request).get_tenant(path(request, "tenant_name")))
     return {}
 
 
@@ -113,26 +116,32 @@ async def update_tenant(request: Request) -> Any:
 @endpoint()
 async def create_database(request: Request) -> Any:
     payload = await body(request, required=("name",))
-    await admin(request).create_database(payload["name"], path(request, "tenant"))
+    await validated(admin(request).create_database(payload["name"], path(request, "tenant")))
     return {}
 
 
 @endpoint()
 async def list_databases(request: Request) -> Any:
     limit, offset = page(request)
-    found = await admin(request).list_databases(limit, offset, tenant=path(request, "tenant"))
+    found = await validated(
+        admin(request).list_databases(limit, offset, tenant=path(request, "tenant"))
+    )
     return [wire.database_to_json(d) for d in found]
 
 
 @endpoint()
 async def get_database(request: Request) -> Any:
-    found = await admin(request).get_database(path(request, "database"), path(request, "tenant"))
+    found = await validated(
+        admin(request).get_database(path(request, "database"), path(request, "tenant"))
+    )
     return wire.database_to_json(found)
 
 
 @endpoint()
 async def delete_database(request: Request) -> Any:
-    await admin(request).delete_database(path(request, "database"), path(request, "tenant"))
+    await validated(
+        admin(request).delete_database(path(request, "database"), path(request, "tenant"))
+    )
     return {}
 
 
@@ -142,12 +151,13 @@ async def delete_database(request: Request) -> Any:
 @endpoint()
 async def list_collections(request: Request) -> Any:
     limit, offset = page(request)
-    return [_collection_json(c) for c in await client(request).list_collections(limit, offset)]
+    found = await validated(client(request).list_collections(limit, offset))
+    return [_collection_json(c) for c in found]
 
 
 @endpoint()
 async def count_collections(request: Request) -> Any:
-    return await client(request).count_collections()
+    return await validated(client(request).count_collections())
 
 
 @endpoint()
@@ -158,12 +168,14 @@ async def create_collection(request: Request) -> Any:
         # The client recorded the embedding function (or none): keep its record as sent.
         ef = Recorded(configuration.get("embedding_function"))
         configuration = {**configuration, "embedding_function": ef}
-    created = await client(request).create_collection(
-        payload["name"],
-        configuration=configuration,
-        metadata=payload.get("metadata"),
-        embedding_function=None,
-        get_or_create=bool(payload.get("get_or_create", False)),
+    created = await validated(
+        client(request).create_collection(
+            payload["name"],
+            configuration=configuration,
+            metadata=payload.get("metadata"),
+            embedding_function=None,
+            get_or_create=bool(payload.get("get_or_create", False)),
+        )
     )
     return _collection_json(created)
 
@@ -172,7 +184,9 @@ async def create_collection(request: Request) -> Any:
 async def get_collection(request: Request) -> Any:
     # Chroma's clients put the collection's name in this path segment.
     scoped = client(request)
-    found = await scoped.get_collection(path(request, "collection_id"), embedding_function=None)
+    found = await validated(
+        scoped.get_collection(path(request, "collection_id"), embedding_function=None)
+    )
     return _collection_json(found)
 
 
@@ -203,17 +217,19 @@ async def update_collection(request: Request) -> Any:
     payload = await body(request)
     target = await collection(request)
     change = payload.get("new_configuration")
-    await target.modify(
-        name=payload.get("new_name"),
-        metadata=payload.get("new_metadata"),
-        configuration=wire.drop_nulls(change) or None,
+    await validated(
+        target.modify(
+            name=payload.get("new_name"),
+            metadata=payload.get("new_metadata"),
+            configuration=wire.drop_nulls(change) or None,
+        )
     )
     return {}
 
 
 @endpoint()
 async def delete_collection(request: Request) -> Any:
-    await client(request).delete_collection(path(request, "collection_id"))
+    await validated(client(request).delete_collection(path(request, "collection_id")))
     return {}
 
 
@@ -221,7 +237,7 @@ async def delete_collection(request: Request) -> Any:
 async def fork_collection(request: Request) -> Any:
     payload = await body(request, required=("new_name",))
     target = await collection(request)
-    return _collection_json(await target.fork(payload["new_name"]))
+    return _collection_json(await validated(target.fork(payload["new_name"])))
 
 
 # --- what a single-node Chroma server does not have either ---
