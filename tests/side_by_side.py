@@ -268,6 +268,8 @@ def _compare_query(
     for qi, (e_ids, a_ids) in enumerate(zip(e["ids"], a["ids"], strict=True)):
         msg = f"{where} (query {qi})\n  chromadb: {e_ids}\n  achroma:  {a_ids}"
         assert len(a_ids) == len(e_ids), msg
+        # (the check of ties below compares position by position: it cannot see a repeat)
+        assert len(set(a_ids)) == len(a_ids), f"{msg}: an id came back twice"
         d = distances[qi] if distances else {}
         if e["distances"] is not None:
             e_d, a_d = e["distances"][qi], a["distances"][qi]
