@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,16 @@ pytest_plugins = ("http_servers",)  # achroma_server / chroma_server fixtures fo
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def compat_clients() -> Iterator[tuple[Any, Any]]:
+    """chromadb's and achroma's EphemeralClient, for the side-by-side tests of one module
+    (tests/side_by_side.py). chromadb's default settings: it allows no others in a process."""
+    chromadb = pytest.importorskip("chromadb")
+    ours = achroma.EphemeralClient()
+    yield chromadb.EphemeralClient(), ours
+    ours.close()
 
 
 class Awaitable:

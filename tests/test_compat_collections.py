@@ -38,8 +38,6 @@ Deliberately left out, because chromadb's behaviour there is a bug or nondetermi
 
 from __future__ import annotations
 
-import math
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -52,6 +50,7 @@ import pytest
 chromadb = pytest.importorskip("chromadb")
 
 import achroma  # noqa: E402
+from side_by_side import typed, typed_outcome  # noqa: E402
 
 # --------------------------------------------------------------------------------------------
 # Both sides, and the comparison
@@ -129,66 +128,10 @@ def pair(admins: tuple[Any, Any]) -> Iterator[Pair]:
         made.close()
 
 
-UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-# chromadb's Rust validator prints its parameters from a HashMap, e.g.
-# `length [{"min": Number(3), "value": String("ab")}]`, in an order that changes between runs.
-VALIDATOR_PARAMS_RE = re.compile(r'\{("\w+": [^{}]*)\}')
-# A validation error naming several fields lists them in the same unstable order:
-# "Validation error: name: ...\nmetadata: ..." or "Validation error: metadata: ...\nname: ...".
-VALIDATION_ERROR = "Validation error: "
-VALIDATION_FIELD_RE = re.compile(r"\n(?=\w+: )")
-
-
-class Outcome(tuple[Any, ...]):
-    """The outcome of one call: ("ok", normalized result) or ("error", class name, message)."""
-
-
-def normalize(value: Any) -> Any:
-    """A comparable form: 1, 1.0 and True differ, dicts compare unordered, UUIDs are masked,
-    and a collection is its name, metadata and HNSW configuration."""
-    if isinstance(value, Outcome):
-        return value
-    if hasattr(value, "configuration_json"):
-        return {
-            "collection": value.name,
-            "metadata": normalize(value.metadata),
-            "hnsw": normalize(value.configuration_json.get("hnsw")),
-            "spann": normalize(value.configuration_json.get("spann")),
-        }
-    if isinstance(value, uuid.UUID):
-        return ("UUID", "<uuid>")
-    if isinstance(value, dict):
-        return {"dict": {k: normalize(v) for k, v in value.items()}}
-    if isinstance(value, list | tuple):
-        return (type(value).__name__, [normalize(v) for v in value])
-    if isinstance(value, float) and math.isnan(value):
-        return ("float", "nan")
-    return (type(value).__name__, value)
-
-
-def _stable_message(message: str) -> str:
-    message = UUID_RE.sub("<uuid>", message)
-    message = VALIDATOR_PARAMS_RE.sub(
-        lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}", message
-    )
-    if message.startswith(VALIDATION_ERROR):
-        fields = VALIDATION_FIELD_RE.split(message.removeprefix(VALIDATION_ERROR))
-        message = VALIDATION_ERROR + "\n".join(sorted(fields))
-    return message
-
-
-def outcome(action: Callable[[], Any]) -> Outcome:
-    """Runs `action`; its normalized result, or the class name and message of what it raised."""
-    try:
-        return Outcome(("ok", normalize(action())))
-    except Exception as exc:  # noqa: BLE001 (the exception is the outcome)
-        return Outcome(("error", type(exc).__name__, _stable_message(str(exc))))
-
-
 def assert_same(pair: Pair, action: Callable[[Side], Any]) -> None:
     """Runs `action` on chromadb's side, then on achroma's; both must have the same outcome."""
-    expected = outcome(lambda: action(pair.chroma))
-    actual = outcome(lambda: action(pair.ours))
+    expected = typed_outcome(lambda: action(pair.chroma))
+    actual = typed_outcome(lambda: action(pair.ours))
     assert actual == expected, f"\n  chromadb: {expected!r}\n  achroma:  {actual!r}"
 
 
@@ -455,7 +398,7 @@ def test_collection_handle_properties(pair: Pair) -> None:
             col.tenant == s.tenant,
             col.database == s.database,
             type(col.configuration).__name__,
-            normalize(dict(col.configuration)["hnsw"]),
+            typed(dict(col.configuration)["hnsw"]),
             col.count(),
         )
 
@@ -544,8 +487,8 @@ def test_deleted_collection_is_gone(pair: Pair) -> None:
         return (
             s.names(),
             s.client.count_collections(),
-            outcome(lambda: s.get("doomed")),
-            outcome(lambda: s.client.delete_collection("doomed")),
+            typed_outcome(lambda: s.get("doomed")),
+            typed_outcome(lambda: s.client.delete_collection("doomed")),
         )
 
     assert_same(pair, scenario)
@@ -579,7 +522,7 @@ def test_rename_moves_the_collection_to_the_new_name(pair: Pair) -> None:
     def scenario(s: Side) -> Any:
         col = s.create("before", metadata={"a": 1})
         col.modify(name="after")
-        return col.name, s.names(), outcome(lambda: s.get("before")), s.get("after")
+        return col.name, s.names(), typed_outcome(lambda: s.get("before")), s.get("after")
 
     assert_same(pair, scenario)
 
@@ -597,7 +540,7 @@ def test_rename_to_an_existing_name_fails_and_keeps_both(pair: Pair) -> None:
     def scenario(s: Side) -> Any:
         col = s.create("first")
         s.create("second")
-        return outcome(lambda: col.modify(name="second")), col.name, s.names()
+        return typed_outcome(lambda: col.modify(name="second")), col.name, s.names()
 
     assert_same(pair, scenario)
 
@@ -628,7 +571,7 @@ def test_rename_to_a_name_used_in_another_database_succeeds(pair: Pair) -> None:
 def test_rename_applies_chroma_name_rules(pair: Pair, name: Any) -> None:
     def scenario(s: Side) -> Any:
         col = s.create("named")
-        return outcome(lambda: col.modify(name=name)), s.names()
+        return typed_outcome(lambda: col.modify(name=name)), s.names()
 
     assert_same(pair, scenario)
 
@@ -676,7 +619,7 @@ MODIFY_METADATA = [
 def test_modify_metadata(pair: Pair, before: Any, after: Any) -> None:
     def scenario(s: Side) -> Any:
         col = s.create("meta", metadata=before)
-        return outcome(lambda: col.modify(metadata=after)), s.get("meta")
+        return typed_outcome(lambda: col.modify(metadata=after)), s.get("meta")
 
     assert_same(pair, scenario)
 
@@ -735,7 +678,7 @@ def test_modified_handle_caches_what_was_asked(pair: Pair, kw: Any) -> None:
 def test_modify_reports_the_same_error_first(pair: Pair, name: Any, kw: Any) -> None:
     def scenario(s: Side) -> Any:
         col = s.create("first", metadata={"a": 1})
-        return outcome(lambda: col.modify(name=name, **kw)), s.get("first")
+        return typed_outcome(lambda: col.modify(name=name, **kw)), s.get("first")
 
     assert_same(pair, scenario)
 
@@ -788,7 +731,7 @@ MODIFY_CONFIGURATION = [
 def test_modify_configuration(pair: Pair, configuration: Any) -> None:
     def scenario(s: Side) -> Any:
         col = s.create("tuned")
-        return outcome(lambda: col.modify(configuration=configuration)), s.get("tuned")
+        return typed_outcome(lambda: col.modify(configuration=configuration)), s.get("tuned")
 
     assert_same(pair, scenario)
 
@@ -1076,8 +1019,8 @@ def test_deleted_database_is_gone(pair: Pair) -> None:
         s.admin.delete_database("doomed", s.tenant)
         return (
             [db["name"] for db in s.admin.list_databases(tenant=s.tenant)],
-            outcome(lambda: s.admin.get_database("doomed", s.tenant)),
-            outcome(lambda: s.admin.delete_database("doomed", s.tenant)),
+            typed_outcome(lambda: s.admin.get_database("doomed", s.tenant)),
+            typed_outcome(lambda: s.admin.delete_database("doomed", s.tenant)),
         )
 
     assert_same(pair, scenario)
@@ -1119,11 +1062,11 @@ def test_client_of_a_deleted_database(pair: Pair) -> None:
         stale.create_collection("inside", embedding_function=None)
         s.admin.delete_database("temp", s.tenant)
         return (
-            outcome(lambda: stale.list_collections()),
-            outcome(lambda: stale.count_collections()),
-            outcome(lambda: stale.create_collection("new", embedding_function=None)),
-            outcome(lambda: stale.get_collection("inside", embedding_function=None)),
-            outcome(lambda: s.new_client(tenant=s.tenant, database="temp")),
+            typed_outcome(lambda: stale.list_collections()),
+            typed_outcome(lambda: stale.count_collections()),
+            typed_outcome(lambda: stale.create_collection("new", embedding_function=None)),
+            typed_outcome(lambda: stale.get_collection("inside", embedding_function=None)),
+            typed_outcome(lambda: s.new_client(tenant=s.tenant, database="temp")),
         )
 
     assert_same(pair, scenario)
@@ -1148,7 +1091,7 @@ def test_collections_are_scoped_to_their_database(pair: Pair) -> None:
             s.names(other),
             s.client.count_collections(),
             other.count_collections(),
-            outcome(lambda: s.get("only-other")),
+            typed_outcome(lambda: s.get("only-other")),
             (other.tenant == s.tenant, other.database),
         )
 
@@ -1183,7 +1126,7 @@ def test_set_tenant_to_missing_ones_fails_and_keeps_the_scope(
     def scenario(s: Side) -> Any:
         s.create("in-main")
         return (
-            outcome(lambda: s.client.set_tenant(s.resolve(tenant), database)),
+            typed_outcome(lambda: s.client.set_tenant(s.resolve(tenant), database)),
             s.client.tenant == s.tenant,
             s.client.database,
             s.names(),
@@ -1196,7 +1139,7 @@ def test_set_tenant_to_missing_ones_fails_and_keeps_the_scope(
 def test_set_database_to_missing_one_fails_and_keeps_the_scope(pair: Pair, database: Any) -> None:
     def scenario(s: Side) -> Any:
         s.create("in-main")
-        return outcome(lambda: s.client.set_database(database)), s.client.database, s.names()
+        return typed_outcome(lambda: s.client.set_database(database)), s.client.database, s.names()
 
     assert_same(pair, scenario)
 
@@ -1204,7 +1147,7 @@ def test_set_database_to_missing_one_fails_and_keeps_the_scope(pair: Pair, datab
 @pytest.mark.parametrize("tenant", [5, "a"])
 def test_set_tenant_to_a_bad_name_fails_and_keeps_the_scope(pair: Pair, tenant: Any) -> None:
     def scenario(s: Side) -> Any:
-        return outcome(lambda: s.client.set_tenant(tenant)), s.client.tenant == s.tenant
+        return typed_outcome(lambda: s.client.set_tenant(tenant)), s.client.tenant == s.tenant
 
     assert_same(pair, scenario)
 

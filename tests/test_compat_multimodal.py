@@ -18,10 +18,7 @@ Left out, because chromadb's behaviour there is a bug:
 
 from __future__ import annotations
 
-import copy
-import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +31,8 @@ pytest.importorskip("PIL")
 from chromadb.utils.data_loaders import ImageLoader as ChromaImageLoader  # noqa: E402
 from PIL import Image  # noqa: E402
 
-import achroma  # noqa: E402
 from achroma.utils.data_loaders import ImageLoader  # noqa: E402
+from side_by_side import call  # noqa: E402
 
 GRAY = np.zeros((2, 2), dtype=np.uint8)
 WHITE = np.full((3, 3, 3), 255, dtype=np.uint8)
@@ -88,36 +85,17 @@ def pictures(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     return paths
 
 
-@pytest.fixture(scope="module")
-def clients() -> Iterator[tuple[Any, Any]]:
-    ours = achroma.EphemeralClient()
-    yield chromadb.EphemeralClient(), ours
-    ours.close()
-
-
 @pytest.fixture
-def pair(clients: tuple[Any, Any]) -> tuple[Any, Any]:
+def pair(compat_clients: tuple[Any, Any]) -> tuple[Any, Any]:
     name = f"multimodal-{uuid.uuid4().hex[:12]}"
     return (
-        clients[0].create_collection(
+        compat_clients[0].create_collection(
             name, embedding_function=Multimodal(), data_loader=ChromaImageLoader(max_workers=2)
         ),
-        clients[1].create_collection(
+        compat_clients[1].create_collection(
             name, embedding_function=Multimodal(), data_loader=ImageLoader(max_workers=2)
         ),
     )
-
-
-def _outcome(collection: Any, method: str, kwargs: dict[str, Any]) -> Any:
-    try:
-        return ("ok", getattr(collection, method)(**copy.deepcopy(kwargs)))
-    except Exception as exc:  # noqa: BLE001 (the exception is the outcome)
-        message = str(exc)
-        found = re.match(r"^(Exactly one of )(.*)( must be provided in \w+\.)$", message)
-        if found:
-            fields = ", ".join(sorted(found.group(2).split(", ")))
-            message = found.group(1) + fields + found.group(3)
-        return ("error", type(exc).__name__, message)
 
 
 def _same(expected: Any, actual: Any, where: str) -> None:
@@ -156,9 +134,9 @@ def run(pair: tuple[Any, Any], method: str, **kwargs: Any) -> None:
     """Call `method` on both collections, compare the outcomes, then the stored records."""
     include = kwargs.get("include")
     where = f"{method}(**{kwargs!r})"
-    _compare(_outcome(pair[0], method, kwargs), _outcome(pair[1], method, kwargs), where, include)
+    _compare(call(pair[0], method, kwargs), call(pair[1], method, kwargs), where, include)
     everything = {"include": ["embeddings", "documents", "metadatas", "uris"]}
-    expected, actual = (_outcome(c, "get", everything) for c in pair)
+    expected, actual = (call(c, "get", everything) for c in pair)
     _compare(expected, actual, f"state after {where}", everything["include"])
 
 
@@ -264,10 +242,10 @@ def test_query_by_image_and_uri(pair: Any, pictures: list[str], kwargs: dict[str
 
 
 def test_without_a_data_loader_uris_are_refused_alike(
-    clients: tuple[Any, Any], pictures: list[str]
+    compat_clients: tuple[Any, Any], pictures: list[str]
 ) -> None:
     name = f"no-loader-{uuid.uuid4().hex[:12]}"
-    pair = tuple(c.create_collection(name, embedding_function=Multimodal()) for c in clients)
+    pair = tuple(c.create_collection(name, embedding_function=Multimodal()) for c in compat_clients)
     run(pair, "add", ids=["x"], uris=pictures[:1])
     run(pair, "add", ids=["x"], embeddings=[[1, 2, 3]], uris=pictures[:1])
     run(pair, "get", include=["data"])

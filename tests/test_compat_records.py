@@ -16,7 +16,7 @@ Deliberately left out, because chromadb's behaviour there is a bug or nondetermi
   dropped by chromadb; they are not generated either (they are not useful data).
 - Ties in query distances when n_results < count: chromadb picks among equal distances
   nondeterministically. Embeddings are random and distinct, and ids are compared only where the
-  distance is unambiguous (see `_compare_query`).
+  distance is unambiguous (see `_compare_query` in tests/side_by_side.py).
 - The metadata key "chroma:document" in a where clause (it matches the document: an internal
   key leaking through) and documents without embeddings (they call the default embedding
   function, which needs the network).
@@ -32,17 +32,13 @@ Deliberately left out, because chromadb's behaviour there is a bug or nondetermi
 - `query(include=["data"])` without a data loader: chromadb appends "uris" to the caller's list,
   and returns uris and (unrequested) metadatas.
 - chromadb's delete_collection: list metadata of a deleted collection leaks into collections
-  created afterwards, so chromadb collections are never deleted here (see `Pair.drop`).
+  created afterwards, so chromadb collections are never deleted here (see `CollectionPair.drop`).
 """
 
 from __future__ import annotations
 
-import copy
 import itertools
 import logging
-import math
-import re
-import uuid
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -55,237 +51,21 @@ chromadb = pytest.importorskip("chromadb")
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-import achroma  # noqa: E402
+from side_by_side import DIM, CollectionPair, call, compare_outcome, vec  # noqa: E402
 
-DIM = 3
 IDS = [f"id{i:02d}" for i in range(12)]
-REL = 1e-4  # relative tolerance for distances (both sides compute in float32)
-
-# --------------------------------------------------------------------------------------------
-# Clients and collections
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def clients() -> Iterator[tuple[Any, Any]]:
-    chroma = chromadb.EphemeralClient()
-    ours = achroma.EphemeralClient()
-    yield chroma, ours
-    close = getattr(ours, "close", None)
-    if close is not None:
-        close()
-
-
-class Pair:
-    """A chromadb collection and an achroma collection with the same (fresh) name."""
-
-    def __init__(
-        self, clients: tuple[Any, Any], skip_dimensionless_updates: bool = False, **kw: Any
-    ) -> None:
-        self.clients = clients
-        self.skip_dimensionless_updates = skip_dimensionless_updates
-        self.had_records = False
-        self.name = f"compat-{uuid.uuid4().hex[:12]}"
-        self.chroma = clients[0].create_collection(self.name, embedding_function=None, **kw)
-        self.ours = clients[1].create_collection(self.name, embedding_function=None, **kw)
-
-    def drop(self) -> None:
-        # Only achroma's collection is deleted. chromadb 1.5.9 bug: after delete_collection, list
-        # metadata values of the deleted collection leak into a collection created later
-        # (add(ids=["id00"], embeddings=...) without metadatas then reads back {'l': [2.0]}).
-        self.clients[1].delete_collection(self.name)
-
-    def run(self, method: str, kwargs: dict[str, Any], step: str = "") -> None:
-        """Runs one operation on both collections and asserts equal outcomes and equal state."""
-        if (
-            self.skip_dimensionless_updates
-            and not self.had_records
-            and method == "update"
-            and kwargs.get("embeddings") is not None
-        ):
-            return  # chromadb quirk, see the module docstring
-        expected = _call(self.chroma, method, kwargs)
-        actual = _call(self.ours, method, kwargs)
-        where = f"{step}{method}(**{kwargs!r})"
-        _compare_outcome(expected, actual, where, self._distances(method, kwargs))
-        self.check_state(where)
-
-    def check_state(self, where: str = "") -> None:
-        full = {"include": ["embeddings", "metadatas", "documents"]}
-        expected = _call(self.chroma, "get", full)
-        actual = _call(self.ours, "get", full)
-        _compare_outcome(expected, actual, f"state after {where}", None)
-        count = _call(self.chroma, "count", {})
-        assert _call(self.ours, "count", {}) == count, where
-        self.had_records = self.had_records or count[1] > 0
-
-    def _distances(self, method: str, kwargs: dict[str, Any]) -> list[dict[str, float]] | None:
-        """For a query: the squared L2 distance from each query to every stored record."""
-        if method != "query":
-            return None
-        try:
-            stored = self.chroma.get(include=["embeddings"])
-            queries = np.asarray(kwargs["query_embeddings"], dtype=np.float32)
-            if queries.ndim == 1:
-                queries = queries[None, :]
-            embs = np.asarray(stored["embeddings"], dtype=np.float32)
-        except Exception:
-            return None
-        if embs.ndim != 2 or queries.ndim != 2 or embs.shape[1:] != queries.shape[1:]:
-            return None
-        out = []
-        for q in queries.astype(np.float64):
-            d = ((embs.astype(np.float64) - q) ** 2).sum(axis=1)
-            out.append(dict(zip(stored["ids"], d.tolist(), strict=True)))
-        return out
 
 
 @pytest.fixture
-def pair(clients: tuple[Any, Any]) -> Iterator[Pair]:
-    p = Pair(clients)
+def pair(compat_clients: tuple[Any, Any]) -> Iterator[CollectionPair]:
+    p = CollectionPair(compat_clients)
     yield p
     p.drop()
 
 
 # --------------------------------------------------------------------------------------------
-# Outcomes and their comparison
-# --------------------------------------------------------------------------------------------
-
-# chromadb builds these messages by joining a Python set: the order of the items is arbitrary
-_SET_MESSAGES = [
-    re.compile(r"^(Expected IDs to be unique, found duplicates of: )(.*)( in \w+\.)$"),
-    re.compile(r"^(Exactly one of )(.*)( must be provided in \w+\.)$"),
-]
-
-
-def _normalize_message(msg: str) -> str:
-    for pattern in _SET_MESSAGES:
-        m = pattern.match(msg)
-        if m:
-            return m.group(1) + ", ".join(sorted(m.group(2).split(", "))) + m.group(3)
-    return msg
-
-
-def _call(col: Any, method: str, kwargs: dict[str, Any]) -> Any:
-    try:
-        return ("ok", getattr(col, method)(**copy.deepcopy(kwargs)))
-    except Exception as exc:  # noqa: BLE001 (the exception is the outcome)
-        return ("error", type(exc).__name__, _normalize_message(str(exc)))
-
-
-def _typed(value: Any) -> Any:
-    """A representation where 1, 1.0 and True differ (plain == treats them as equal)."""
-    if isinstance(value, dict):
-        return {"dict": {k: _typed(v) for k, v in value.items()}}
-    if isinstance(value, list | tuple):
-        return (type(value).__name__, [_typed(v) for v in value])
-    if isinstance(value, float) and math.isnan(value):
-        return ("float", "nan")
-    return (type(value).__name__, value)
-
-
-def _same_embeddings(expected: Any, actual: Any, where: str) -> None:
-    assert type(actual).__name__ == type(expected).__name__, (where, type(actual), type(expected))
-    if isinstance(expected, np.ndarray):
-        assert actual.dtype == expected.dtype, (where, actual.dtype, expected.dtype)
-        assert actual.shape == expected.shape, (where, actual.shape, expected.shape)
-        assert np.allclose(actual, expected, rtol=1e-6, atol=1e-7), (where, actual, expected)
-    else:  # query: a list (one per query) of 2-d arrays
-        assert len(actual) == len(expected), where
-        for a, e in zip(actual, expected, strict=True):
-            _same_embeddings(e, a, where)
-
-
-def _compare_outcome(
-    expected: Any, actual: Any, where: str, distances: list[dict[str, float]] | None
-) -> None:
-    if expected[0] == "error" or actual[0] == "error":
-        assert actual == expected, f"{where}\n  chromadb: {expected}\n  achroma:  {actual}"
-        return
-    e, a = expected[1], actual[1]
-    if not isinstance(e, dict):  # count, add, update, upsert
-        assert _typed(a) == _typed(e), f"{where}\n  chromadb: {e!r}\n  achroma:  {a!r}"
-        return
-    assert type(a) is dict, (where, type(a))
-    assert list(a) == list(e), f"{where}: result keys {list(a)} != chromadb {list(e)}"
-    if "ids" not in e:  # delete
-        assert _typed(a) == _typed(e), f"{where}\n  chromadb: {e!r}\n  achroma:  {a!r}"
-        return
-    assert a["included"] == e["included"], (where, a["included"], e["included"])
-    if "distances" in e:
-        _compare_query(e, a, where, distances)
-        return
-    assert a["ids"] == e["ids"], f"{where}\n  chromadb ids: {e['ids']}\n  achroma ids:  {a['ids']}"
-    for field in ("documents", "metadatas", "uris", "data"):
-        assert _typed(a[field]) == _typed(e[field]), (
-            f"{where}: {field}\n  chromadb: {e[field]!r}\n  achroma:  {a[field]!r}"
-        )
-    if e["embeddings"] is None or a["embeddings"] is None:
-        assert a["embeddings"] is None and e["embeddings"] is None, (where, a["embeddings"])
-    else:
-        _same_embeddings(e["embeddings"], a["embeddings"], where)
-
-
-def _tied(d: dict[str, float], rid: str) -> bool:
-    """Whether another record is (nearly) as far from the query as `rid`."""
-    x = d.get(rid)
-    if x is None:
-        return True
-    return any(
-        other != rid and math.isclose(y, x, rel_tol=REL, abs_tol=1e-6) for other, y in d.items()
-    )
-
-
-def _compare_query(
-    e: dict[str, Any], a: dict[str, Any], where: str, distances: list[dict[str, float]] | None
-) -> None:
-    assert len(a["ids"]) == len(e["ids"]), (where, a["ids"], e["ids"])
-    for field in ("documents", "metadatas", "uris", "data", "distances", "embeddings"):
-        if e[field] is None or a[field] is None:
-            assert a[field] is None and e[field] is None, (
-                f"{where}: {field}\n  chromadb: {e[field]!r}\n  achroma:  {a[field]!r}"
-            )
-    for qi, (e_ids, a_ids) in enumerate(zip(e["ids"], a["ids"], strict=True)):
-        msg = f"{where} (query {qi})\n  chromadb: {e_ids}\n  achroma:  {a_ids}"
-        assert len(a_ids) == len(e_ids), msg
-        d = distances[qi] if distances else {}
-        if e["distances"] is not None:
-            e_d, a_d = e["distances"][qi], a["distances"][qi]
-            assert all(type(x) is float for x in a_d), (where, a_d)
-            assert np.allclose(a_d, e_d, rtol=REL, atol=1e-6), (
-                f"{msg}\n  chromadb distances: {e_d}\n  achroma distances:  {a_d}"
-            )
-        # ids must match wherever the distance is unambiguous; elsewhere only the distance must
-        for j, (x, y) in enumerate(zip(e_ids, a_ids, strict=True)):
-            if x != y:
-                assert d and _tied(d, x) and _tied(d, y), msg
-                assert math.isclose(d.get(x, -1), d.get(y, -2), rel_tol=REL, abs_tol=1e-6), msg
-                continue
-            for field in ("documents", "metadatas", "uris"):
-                if e[field] is not None:
-                    assert _typed(a[field][qi][j]) == _typed(e[field][qi][j]), (
-                        f"{msg}: {field} of {x}\n  chromadb: {e[field][qi][j]!r}\n"
-                        f"  achroma:  {a[field][qi][j]!r}"
-                    )
-    if e["embeddings"] is not None:
-        assert [type(x).__name__ for x in a["embeddings"]] == [
-            type(x).__name__ for x in e["embeddings"]
-        ], where
-        for qi, (ee, ae) in enumerate(zip(e["embeddings"], a["embeddings"], strict=True)):
-            assert ae.dtype == ee.dtype and ae.shape == ee.shape, (where, ae.shape, ee.shape)
-            for j, (x, y) in enumerate(zip(e["ids"][qi], a["ids"][qi], strict=True)):
-                if x == y:
-                    assert np.allclose(ae[j], ee[j], rtol=1e-6, atol=1e-7), (where, x, ae, ee)
-
-
-# --------------------------------------------------------------------------------------------
 # Data
 # --------------------------------------------------------------------------------------------
-
-
-def vec(*seed: int) -> list[float]:
-    """A reproducible random embedding: distinct seeds give distinct, tie-free vectors."""
-    return [round(float(x), 6) for x in np.random.default_rng(list(seed)).uniform(-1, 1, DIM)]
 
 
 def emb(idx: int, version: int = 0) -> list[float]:
@@ -698,11 +478,11 @@ st_op = st.sampled_from(
 )
 @given(first=st_populate(), ops=st.lists(st_op, min_size=1, max_size=20))
 def test_random_operation_sequences_match_chromadb(
-    clients: tuple[Any, Any],
+    compat_clients: tuple[Any, Any],
     first: list[tuple[str, dict[str, Any]]],
     ops: list[tuple[str, dict[str, Any]]],
 ) -> None:
-    p = Pair(clients, skip_dimensionless_updates=True)
+    p = CollectionPair(compat_clients, skip_dimensionless_updates=True)
     try:
         for i, (method, kwargs) in enumerate(first + ops):
             p.run(method, kwargs, step=f"step {i}: ")
@@ -946,13 +726,13 @@ EMPTY: list[tuple[str, dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize("name", [*SCENARIOS, "empty-collection"])
-def test_scenario_matches_chromadb(pair: Pair, name: str) -> None:
+def test_scenario_matches_chromadb(pair: CollectionPair, name: str) -> None:
     steps = EMPTY if name == "empty-collection" else BASE + SCENARIOS[name]
     for i, (method, kwargs) in enumerate(steps):
         pair.run(method, kwargs, step=f"{name} step {i}: ")
 
 
-def test_insertion_order_survives_many_records(pair: Pair) -> None:
+def test_insertion_order_survives_many_records(pair: CollectionPair) -> None:
     order = list(itertools.chain(range(0, 300, 2), range(299, 0, -2)))
     ids = [f"r{i:04d}" for i in order]
     embeddings = np.random.default_rng(7).uniform(-1, 1, (len(ids), DIM)).tolist()
@@ -984,7 +764,9 @@ BAD_CALLS = [
 @pytest.mark.parametrize(
     ("method", "kwargs"), BAD_CALLS, ids=[f"{m}-{i}" for i, (m, _) in enumerate(BAD_CALLS)]
 )
-def test_bad_input_matches_chromadb(pair: Pair, method: str, kwargs: dict[str, Any]) -> None:
+def test_bad_input_matches_chromadb(
+    pair: CollectionPair, method: str, kwargs: dict[str, Any]
+) -> None:
     """Each bad call of the random test, on a populated collection: same error, same state."""
     for step in BASE:
         pair.run(*step)
@@ -1027,7 +809,7 @@ REGEX_PATTERNS = [
 
 
 @pytest.mark.parametrize("pattern", REGEX_PATTERNS)
-def test_regex_dialect_matches_chromadb(pair: Pair, pattern: str) -> None:
+def test_regex_dialect_matches_chromadb(pair: CollectionPair, pattern: str) -> None:
     pair.run(
         "add",
         {
@@ -1280,7 +1062,7 @@ REGEX_CORPUS = [
 ]
 
 
-def test_regex_corpus_matches_chromadb(pair: Pair) -> None:
+def test_regex_corpus_matches_chromadb(pair: CollectionPair) -> None:
     """Each pattern of the corpus: the same error (class and message) or the same matches."""
     pair.run(
         "add",
@@ -1291,12 +1073,12 @@ def test_regex_corpus_matches_chromadb(pair: Pair) -> None:
         },
     )
     for pattern in REGEX_CORPUS:
-        expected = _call(pair.chroma, "get", {"where_document": {"$regex": pattern}})
-        actual = _call(pair.ours, "get", {"where_document": {"$regex": pattern}})
-        _compare_outcome(expected, actual, f"$regex {pattern!r}", None)
+        expected = call(pair.chroma, "get", {"where_document": {"$regex": pattern}})
+        actual = call(pair.ours, "get", {"where_document": {"$regex": pattern}})
+        compare_outcome(expected, actual, f"$regex {pattern!r}", None)
 
 
-def test_max_batch_size_matches_chromadb(pair: Pair) -> None:
+def test_max_batch_size_matches_chromadb(pair: CollectionPair) -> None:
     assert pair.clients[1].get_max_batch_size() == pair.clients[0].get_max_batch_size()
     n = pair.clients[0].get_max_batch_size() + 1
     embeddings = np.random.default_rng(3).uniform(-1, 1, (n, DIM))
@@ -1310,7 +1092,7 @@ def test_max_batch_size_matches_chromadb(pair: Pair) -> None:
 
 
 def test_no_warnings_or_log_records_like_chromadb(
-    pair: Pair, caplog: pytest.LogCaptureFixture
+    pair: CollectionPair, caplog: pytest.LogCaptureFixture
 ) -> None:
     """No warnings or log records beyond chromadb's, except the one the issue asks for.
 
@@ -1332,7 +1114,7 @@ def test_no_warnings_or_log_records_like_chromadb(
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 with caplog.at_level(logging.DEBUG):
-                    _call(col, method, kwargs)
+                    call(col, method, kwargs)
             logged = [
                 (r.levelname, r.getMessage())
                 for r in caplog.records

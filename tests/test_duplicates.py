@@ -192,7 +192,7 @@ def check_copies(backend: str, n: int, space: str = "l2") -> None:
 
 def check_mixed(space: str) -> None:
     """3,000 distinct random vectors, then one batch of 3,000 copies of [1, 2, 3]."""
-    from test_compat_churn import true_distances
+    from side_by_side import true_distances
 
     client = _client("achroma")
     col = client.create_collection(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import achroma
+from ranking import assert_exact_top_k
 
 KEYS = ["a", "b", "c"]
 WORDS = ["apple", "Apple", "pie", "a.c", "tart", "", 'say "hi"']
@@ -39,13 +41,21 @@ def client() -> Iterator[Any]:
     c.close()
 
 
-def _collection(client: Any, records: list[tuple[Any, Any]], dim: int = 4) -> Any:
+def _embeddings(count: int, palette: int = 0, dim: int = 4) -> np.ndarray:
+    """`count` random vectors; with a palette, each is one of its first `palette` (exact ties)."""
+    rng = np.random.default_rng(count)
+    vectors = rng.standard_normal((count, dim))
+    if palette:
+        vectors = vectors[rng.integers(min(palette, count), size=count)]
+    return vectors
+
+
+def _collection(client: Any, records: list[tuple[Any, Any]], palette: int = 0) -> Any:
     col = client.create_collection(f"prop-{next(_counter)}", embedding_function=None)
     if records:
-        rng = np.random.default_rng(len(records))
         col.add(
             ids=[str(i) for i in range(len(records))],
-            embeddings=rng.standard_normal((len(records), dim)),
+            embeddings=_embeddings(len(records), palette),
             metadatas=[m for m, _ in records],
             documents=[d for _, d in records],
         )
@@ -185,26 +195,36 @@ def test_get_where_document_matches_reference_model(
     client.delete_collection(col.name)
 
 
+def _tied(x: float, y: float) -> bool:
+    return math.isclose(x, y, rel_tol=1e-4, abs_tol=1e-6)
+
+
 @SETTINGS
-@given(records=RECORDS, where=WHERE, n_results=st.integers(1, 8), seed=st.integers(0, 100))
+@given(
+    records=RECORDS,
+    where=WHERE,
+    n_results=st.integers(1, 8),
+    seed=st.integers(0, 100),
+    palette=st.sampled_from([0, 0, 1, 2, 3]),
+)
 def test_filtered_query_equals_exact_search_on_the_filtered_subset(
-    client: Any, records: Any, where: Any, n_results: int, seed: int
+    client: Any, records: Any, where: Any, n_results: int, seed: int, palette: int
 ) -> None:
-    col = _collection(client, records)
+    """Exact order where distances differ; tied runs (palette: many exact copies) as sets."""
+    col = _collection(client, records, palette)
     query = np.random.default_rng(seed).standard_normal(4)
     result = col.query(
         query_embeddings=[query], where=where, n_results=n_results, include=["distances"]
     )
-    got = col.get(where=where, include=["embeddings"])
-    if got["ids"]:
-        distances = ((got["embeddings"] - query) ** 2).sum(axis=1)
-        order = np.argsort(distances, kind="stable")[:n_results]
-        assert result["distances"][0] == pytest.approx(distances[order].tolist(), rel=1e-4)
-        assert set(result["ids"][0]) == {got["ids"][i] for i in order} or len(
-            set(np.round(distances, 4))
-        ) < len(distances)
-    else:
-        assert result["ids"] == [[]]
+    stored = _embeddings(len(records), palette).astype(np.float32).astype(np.float64)
+    distance = {
+        str(i): float(((stored[i] - query) ** 2).sum())
+        for i, (m, _) in enumerate(records)
+        if matches(m, where)
+    }
+    assert_exact_top_k(result["ids"][0], distance, n_results, _tied)
+    exact = sorted(distance.values())[:n_results]
+    assert result["distances"][0] == pytest.approx(exact, rel=1e-4, abs=1e-6)
     client.delete_collection(col.name)
 
 
