@@ -8,17 +8,29 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+from hypothesis import settings
 
 import achroma
 from achroma.sync import SyncWrapper
 
 pytest_plugins = ("http_servers",)  # achroma_server / chroma_server fixtures for HTTP tests
+
+# CI runs the same examples every time (a failure is reproducible from the log, not luck);
+# HYPOTHESIS_PROFILE=explore draws new ones, as the long runs do.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile(
+    os.environ.get(
+        "HYPOTHESIS_PROFILE", "explore" if os.environ.get("ACHROMA_LONG_TESTS") == "1" else "ci"
+    )
+)
 
 
 @pytest.fixture
