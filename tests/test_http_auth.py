@@ -202,7 +202,7 @@ def test_chromadb_clients_work_against_a_token_server(auth_server: Server) -> No
 def test_a_yaml_users_file_is_read(tmp_path: Path) -> None:
     pytest.importorskip("yaml")
     needs_server_extra()
-    from achroma.server.auth import Tokens, User
+    from achroma.server.token_auth import Tokens, User
 
     users = tmp_path / "users.yaml"
     users.write_text("users:\n  - id: bob\n    tokens: [bob-token]\n    tenant: acme\n")

@@ -20,8 +20,8 @@ from achroma.errors import (
     NotFoundError,
 )
 from achroma.http import wire
-from achroma.http.auth import auth_headers
 from achroma.http.client import resolve_url
+from achroma.http.client_auth import auth_headers
 
 
 def test_base64_embeddings_are_little_endian_float32_as_chromadb_packs_them() -> None:

@@ -13,7 +13,7 @@ pytest.importorskip("httpx")
 from starlette.testclient import TestClient  # noqa: E402
 
 from achroma.server import ServerConfig, create_app  # noqa: E402
-from achroma.server.auth import Tokens  # noqa: E402
+from achroma.server.token_auth import Tokens  # noqa: E402
 
 T = "/api/v2/tenants/default_tenant/databases/default_database"
 

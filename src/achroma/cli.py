@@ -22,7 +22,7 @@ from achroma.config import SERVER_TOKEN_PROVIDERS, Settings
 
 if TYPE_CHECKING:
     from achroma.engine.check import Finding
-    from achroma.server.auth import Tokens
+    from achroma.server.token_auth import Tokens
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # Longer than the 40 s keep-alive of Chroma's clients, so that the server is not the side
@@ -114,7 +114,7 @@ def _configure_logging(level: str, access_log: bool) -> None:
 
 def _tokens(args: argparse.Namespace, settings: Settings) -> Tokens | None:
     """Tokens from the command line, else from Chroma's server auth settings."""
-    from achroma.server.auth import Tokens
+    from achroma.server.token_auth import Tokens
 
     if args.token_file:
         return Tokens.from_file(args.token_file)

@@ -20,8 +20,8 @@ from achroma.config import Settings, get_settings
 from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT
 from achroma.engine.engine import close_all_on_this_loop
 from achroma.engine.local import LocalBackend
-from achroma.http.auth import scope_from_identity
 from achroma.http.client import HttpBackend
+from achroma.http.client_auth import scope_from_identity
 
 # The sync classes' home before they were generated; these imports keep that path.
 from achroma.sync_api import AdminAPI as AdminAPI

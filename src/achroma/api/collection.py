@@ -19,7 +19,7 @@ from achroma.api.configuration import (
     updated_configuration,
 )
 from achroma.api.filters import validate_where, validate_where_document
-from achroma.api.records import (
+from achroma.api.record_inputs import (
     check_embeddings_finite,
     check_encodable,
     check_lengths,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar, Union
 
-from achroma.api.records import is_image
+from achroma.api.record_inputs import is_image
 from achroma.core.models import (
     GetResult,
     Include,

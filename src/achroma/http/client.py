@@ -28,7 +28,7 @@ from achroma.core.records import RecordBatch
 from achroma.core.requests import DeleteRequest, GetRequest, QueryRequest, RecordFilter
 from achroma.errors import ClientClosedError
 from achroma.http import wire
-from achroma.http.auth import auth_headers
+from achroma.http.client_auth import auth_headers
 
 # Chroma's clients wait as long as a request takes; achroma bounds connecting, and gives a
 # generous bound to everything else so that a dead server cannot hang a client for ever.

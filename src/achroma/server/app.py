@@ -21,10 +21,10 @@ from starlette.responses import Response
 
 from achroma.config import Settings
 from achroma.engine.local import LocalBackend
-from achroma.server.auth import TokenAuth, Tokens
 from achroma.server.boundary import guarded
 from achroma.server.middleware import DEFAULT_MAX_BODY_BYTES, AccessLog, BodySizeLimit
 from achroma.server.routes import routes
+from achroma.server.token_auth import TokenAuth, Tokens
 
 
 @dataclass(frozen=True)

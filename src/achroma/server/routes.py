@@ -13,7 +13,7 @@ from achroma.api.collection import AsyncCollection
 from achroma.api.configuration import Recorded
 from achroma.errors import ChromaError
 from achroma.http import wire
-from achroma.server import records
+from achroma.server import record_routes
 from achroma.server.boundary import validated
 from achroma.server.endpoint import (
     admin,
@@ -312,13 +312,13 @@ def routes() -> list[BaseRoute]:
         r(COLLECTION, get_collection, "GET"),
         r(COLLECTION, update_collection, "PUT"),
         r(COLLECTION, delete_collection, "DELETE"),
-        r(COLLECTION + "/add", records.add, "POST"),
-        r(COLLECTION + "/upsert", records.upsert, "POST"),
-        r(COLLECTION + "/update", records.update, "POST"),
-        r(COLLECTION + "/delete", records.delete, "POST"),
-        r(COLLECTION + "/count", records.count, "GET"),
-        r(COLLECTION + "/get", records.get, "POST"),
-        r(COLLECTION + "/query", records.query, "POST"),
+        r(COLLECTION + "/add", record_routes.add, "POST"),
+        r(COLLECTION + "/upsert", record_routes.upsert, "POST"),
+        r(COLLECTION + "/update", record_routes.update, "POST"),
+        r(COLLECTION + "/delete", record_routes.delete, "POST"),
+        r(COLLECTION + "/count", record_routes.count, "GET"),
+        r(COLLECTION + "/get", record_routes.get, "POST"),
+        r(COLLECTION + "/query", record_routes.query, "POST"),
         r(COLLECTION + "/fork", fork_collection, "POST"),
         r(COLLECTION + "/fork_count", fork_count, "GET"),
         r(COLLECTION + "/indexing_status", indexing_status, "GET"),
