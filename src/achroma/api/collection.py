@@ -18,7 +18,6 @@ from achroma.api.configuration import (
     update_json,
     updated_configuration,
 )
-from achroma.api.filters import validate_where, validate_where_document
 from achroma.api.record_inputs import (
     check_embeddings_finite,
     check_encodable,
@@ -49,6 +48,7 @@ from achroma.api.validation import (
     validate_collection_name,
 )
 from achroma.backend.base import Backend
+from achroma.core.filters import parse_where, parse_where_document
 from achroma.core.models import (
     CollectionModel,
     DeleteResult,
@@ -572,9 +572,9 @@ class AsyncCollection:
     @staticmethod
     def _check_filters(where: Any, where_document: Any) -> None:
         if where is not None:
-            validate_where(where)
+            parse_where(where)
         if where_document is not None:
-            validate_where_document(where_document)
+            parse_where_document(where_document)
 
     async def fork(self, new_name: str) -> AsyncCollection:
         """A new collection called `new_name` holding a copy of every record of this one.

@@ -15,8 +15,17 @@ from typing import Any
 import aiosqlite
 import numpy as np
 
+from achroma.core.filters import DocumentNode, WhereNode, parse_where, parse_where_document
 from achroma.core.models import Where, WhereDocument
-from achroma.engine.filters import compile_where, compile_where_document, is_selective, kind_of
+from achroma.engine.filters import (
+    Rows,
+    SqlFilter,
+    compile_where,
+    compile_where_document,
+    is_selective,
+    kind_of,
+    with_clause,
+)
 from achroma.engine.index import Keys, Vectors
 from achroma.engine.store import retry_busy
 from achroma.errors import InvalidArgumentError, NotFoundError
@@ -288,25 +297,46 @@ def _selection(
     ids: list[str] | None,
     where: Where | None,
     where_document: WhereDocument | None,
-) -> tuple[str, list[Any]]:
+) -> tuple[str, str, list[Any]]:
+    """(`WITH` prefix, condition, parameters of both) selecting the matching records."""
+    rows = Rows.of_collection(collection_id)
+    where_tree = _parsed_where(where)
     # With a selective metadata filter, `+` keeps SQLite from walking the whole collection
     # through its index and makes it start from the (few) matching keys instead.
-    driven_by_keys = ids is None and bool(where) and is_selective(where or {})
+    driven_by_keys = ids is None and where_tree is not None and is_selective(where_tree)
     conds = ["+r.collection_id = ?" if driven_by_keys else "r.collection_id = ?"]
     params: list[Any] = [collection_id]
     if ids is not None:
         match, match_params = id_in("r.id", ids)
         conds.append(match)
         params += match_params
-    if where:
-        sql, ps = compile_where(where, collection_id)
-        conds.append(sql)
-        params += ps
-    if where_document:
-        sql, ps = compile_where_document(where_document)
-        conds.append(sql)
-        params += ps
-    return " AND ".join(conds), params
+    filters = _filters(rows, where_tree, _parsed_document(where_document))
+    prefix, prefix_params = with_clause(filters)
+    for f in filters:
+        conds.append(f.condition)
+        params += f.params
+    return prefix, " AND ".join(conds), [*prefix_params, *params]
+
+
+# The api layer parsed (validated) both filters already; the trees will travel here once
+# requests do, and these two parse again meanwhile.
+def _parsed_where(where: Where | None) -> WhereNode | None:
+    return parse_where(where) if where else None
+
+
+def _parsed_document(where_document: WhereDocument | None) -> DocumentNode | None:
+    return parse_where_document(where_document) if where_document else None
+
+
+def _filters(
+    rows: Rows, where: WhereNode | None, where_document: DocumentNode | None
+) -> list[SqlFilter]:
+    filters = []
+    if where is not None:
+        filters.append(compile_where(where, rows))
+    if where_document is not None:
+        filters.append(compile_where_document(where_document, rows))
+    return filters
 
 
 def _columns(embeddings: bool, documents: bool, uris: bool, metadatas: bool) -> str:
@@ -331,10 +361,10 @@ async def select_keys(
     limit: int | None = None,
 ) -> list[int]:
     """Keys of the matching records, in insertion order."""
-    cond, params = _selection(collection_id, ids, where, where_document)
+    prefix, cond, params = _selection(collection_id, ids, where, where_document)
     rows = await _all(
         db,
-        f"SELECT r.key FROM records r WHERE {cond} {_order(ids)} LIMIT ?",
+        f"{prefix}SELECT r.key FROM records r WHERE {cond} {_order(ids)} LIMIT ?",
         [*params, -1 if limit is None else limit],
     )
     return [r[0] for r in rows]
@@ -347,16 +377,13 @@ async def filter_keys(
     where_document: WhereDocument | None,
 ) -> set[int]:
     """Those of `keys` whose records pass the filters, each record tested on its own."""
-    conds, params = ["r.key IN (SELECT value FROM json_each(?))"], [_json(keys)]
-    if where:
-        sql, ps = compile_where(where, None)
-        conds.append(sql)
-        params += ps
-    if where_document:
-        sql, ps = compile_where_document(where_document, per_row=True)
-        conds.append(sql)
-        params += ps
-    rows = await _all(db, f"SELECT r.key FROM records r WHERE {' AND '.join(conds)}", params)
+    among = Rows.among_keys(_json(keys))
+    filters = _filters(among, _parsed_where(where), _parsed_document(where_document))
+    prefix, params = with_clause(filters)
+    conds = [among.condition, *(f.condition for f in filters)]
+    params += [*among.params, *(p for f in filters for p in f.params)]
+    sql = f"{prefix}SELECT r.key FROM records r WHERE {' AND '.join(conds)}"
+    rows = await _all(db, sql, params)
     return {r[0] for r in rows}
 
 
@@ -371,11 +398,12 @@ async def select_rows(
     columns: dict[str, bool],
 ) -> list[Row]:
     """The matching records in insertion order, paged."""
-    cond, params = _selection(collection_id, ids, where, where_document)
+    prefix, cond, params = _selection(collection_id, ids, where, where_document)
     order = _order(ids)
     rows = await _all(
         db,
-        f"SELECT {_columns(**columns)} FROM records r WHERE {cond} {order} LIMIT ? OFFSET ?",
+        f"{prefix}SELECT {_columns(**columns)} FROM records r "
+        f"WHERE {cond} {order} LIMIT ? OFFSET ?",
         [*params, -1 if limit is None else limit, offset or 0],
     )
     return [Row(*r) for r in rows]
