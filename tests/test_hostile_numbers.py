@@ -7,6 +7,7 @@ never lets SQLite's own overflow error through.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,15 +20,19 @@ HUGE = [10**400, 2**64, 2**63, 2**32, 2**32 - 1, 2**31, 10**6]
 
 
 @pytest.fixture
-def collections() -> Any:
+def collections(tmp_path: Path) -> Any:
     """The same 50 records in chromadb and in achroma (whose client is closed after, so the
     process's ephemeral store does not outlive the test)."""
     found, clients = {}, []
     for name, module in (("chromadb", chromadb), ("achroma", achroma)):
-        client = module.EphemeralClient()
+        # chromadb's own store in a fresh directory: its process-wide ephemeral store keeps
+        # metadata rows of deleted collections and hands them to new records.
+        client = (
+            module.PersistentClient(str(tmp_path / "chromadb"))
+            if module is chromadb
+            else module.EphemeralClient()
+        )
         clients.append(client)
-        for c in client.list_collections():
-            client.delete_collection(c.name)
         col = client.create_collection("numbers", embedding_function=None)
         col.add(
             ids=[str(i) for i in range(50)],

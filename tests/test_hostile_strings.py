@@ -7,6 +7,7 @@ anything is written, with its exception type.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,15 +24,19 @@ SURROGATE = "a\ud800b"
 
 
 @pytest.fixture
-def pair() -> Iterator[dict[str, Any]]:
+def pair(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """An empty collection in chromadb and in achroma (whose client is closed after, so the
     process's ephemeral store does not outlive the test)."""
     found, clients = {}, []
     for name, module in (("chromadb", chromadb), ("achroma", achroma)):
-        client = module.EphemeralClient()
+        # chromadb's own store in a fresh directory: its process-wide ephemeral store keeps
+        # metadata rows of deleted collections and hands them to new records.
+        client = (
+            module.PersistentClient(str(tmp_path / "chromadb"))
+            if module is chromadb
+            else module.EphemeralClient()
+        )
         clients.append(client)
-        for c in client.list_collections():
-            client.delete_collection(c.name)
         found[name] = client.create_collection("hostile", embedding_function=None)
     yield found
     clients[0].delete_collection("hostile")

@@ -452,14 +452,13 @@ class AsyncCollection:
                 if ids is not None
                 else None
             )
-            self._check_filters(where, where_document)
+            selection = self._parse_filters(id_list, where, where_document)
             include = validate_include(include, allow_distances=False)
             if "data" in include and self._data_loader is None:
                 raise ValueError(NO_LOADER_MESSAGE)
         validate_get_limit_offset(limit, offset)
         check_encodable(id_list)
         check_u32(limit, offset)
-        selection = RecordFilter(id_list, where, where_document)
         request = GetRequest(selection, limit, offset, with_uris(include))
         result = await self._backend.get(self._model, request)
         if "data" in include and result["uris"] is not None:
@@ -519,13 +518,13 @@ class AsyncCollection:
             )
             validate_images(inputs.images)
             n = validate_n_results(n_results)
-            self._check_filters(where, where_document)
+            filters = self._parse_filters(None, where, where_document)
             id_list = normalize_query_ids(ids)
             if vectors is None:
                 vectors = await self._embed_inputs(inputs, EMBEDDABLE["query"], is_query=True)
         check_encodable(id_list)
         check_u32(n)
-        selection = RecordFilter(id_list, where, where_document)
+        selection = dataclasses.replace(filters, ids=id_list)
         request = QueryRequest(vectors, n, selection, with_uris(include))
         result = await self._backend.query(self._model, request)
         if "data" in include and self._data_loader is not None and result["uris"] is not None:
@@ -552,7 +551,7 @@ class AsyncCollection:
                 if ids is not None
                 else None
             )
-            self._check_filters(where, where_document)
+            selection = self._parse_filters(id_list, where, where_document)
             if limit is not None:
                 if isinstance(limit, bool) or not isinstance(limit, int):
                     raise TypeError("limit must be a non-negative integer")
@@ -565,16 +564,18 @@ class AsyncCollection:
                     )
         check_encodable(id_list)
         check_u32(limit)
-        request = DeleteRequest(RecordFilter(id_list, where, where_document), limit)
+        request = DeleteRequest(selection, limit)
         deleted = await self._backend.delete(self._model, request)
         return DeleteResult(deleted=deleted)
 
     @staticmethod
-    def _check_filters(where: Any, where_document: Any) -> None:
-        if where is not None:
-            parse_where(where)
-        if where_document is not None:
-            parse_where_document(where_document)
+    def _parse_filters(ids: list[str] | None, where: Any, where_document: Any) -> RecordFilter:
+        """The records a request selects, its filters parsed (and so validated)."""
+        return RecordFilter(
+            ids,
+            parse_where(where) if where is not None else None,
+            parse_where_document(where_document) if where_document is not None else None,
+        )
 
     async def fork(self, new_name: str) -> AsyncCollection:
         """A new collection called `new_name` holding a copy of every record of this one.

@@ -8,22 +8,23 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from achroma.core.models import Include, Where, WhereDocument
+from achroma.core.filters import DocumentNode, WhereNode
+from achroma.core.models import Include
 
 
 @dataclass(frozen=True)
 class RecordFilter:
     """Which records a request reads or deletes: all of them, or those matching every part
-    given (ids, metadata filter, document filter)."""
+    given (ids, metadata filter, document filter; filters parsed by `core.filters`)."""
 
     ids: list[str] | None = None
-    where: Where | None = None
-    where_document: WhereDocument | None = None
+    where: WhereNode | None = None
+    where_document: DocumentNode | None = None
 
     @property
     def has_predicate(self) -> bool:
-        """Whether a metadata or document filter is given (an empty dict filters nothing)."""
-        return bool(self.where) or bool(self.where_document)
+        """Whether a metadata or document filter is given."""
+        return self.where is not None or self.where_document is not None
 
     @property
     def is_all(self) -> bool:

@@ -50,16 +50,7 @@ async def execute(engine: Engine, collection: CollectionModel, plan: ReadPlan) -
     columns = dataclasses.asdict(plan.columns)
     seq, dimension = await records.collection_state(db, cid)
     if plan.knn is None:
-        rows = await records.select_rows(
-            db,
-            cid,
-            selection.ids,
-            selection.where,
-            selection.where_document,
-            plan.limit,
-            plan.offset,
-            columns,
-        )
+        rows = await records.select_rows(db, cid, selection, plan.limit, plan.offset, columns)
         return Outcome(dimension, rows=rows)
     knn = plan.knn
     if dimension is None:
@@ -76,7 +67,7 @@ async def execute(engine: Engine, collection: CollectionModel, plan: ReadPlan) -
         return await records.vectors(db, keys, dimension)
 
     async def passing(keys: list[int]) -> set[int]:
-        return await records.filter_keys(db, keys, selection.where, selection.where_document)
+        return await records.filter_keys(db, keys, selection)
 
     async with index.lock.read():
         hits = None
@@ -85,9 +76,7 @@ async def execute(engine: Engine, collection: CollectionModel, plan: ReadPlan) -
         if hits is None:
             candidates = None
             if plan.candidates is not Candidates.ALL:
-                keys = await records.select_keys(
-                    db, cid, selection.ids, selection.where, selection.where_document
-                )
+                keys = await records.select_keys(db, cid, selection)
                 candidates = np.asarray(keys, dtype=np.uint64)
             hits = await ranking.nearest(index, knn.queries, knn.k, candidates, load)
     wanted = {int(k) for hit in hits for k in hit.keys}

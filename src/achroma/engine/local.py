@@ -257,13 +257,10 @@ class LocalBackend(Backend):
 
     async def delete(self, collection: CollectionModel, request: DeleteRequest) -> int:
         cid = str(collection.id)
-        selection = request.filter
         async with self.store.write_lock:
             async with self.store.transaction(locked=True) as db:
                 seq, dimension = await records.collection_state(db, cid)
-                keys = await records.select_keys(
-                    db, cid, selection.ids, selection.where, selection.where_document, request.limit
-                )
+                keys = await records.select_keys(db, cid, request.filter, request.limit)
                 if not keys:
                     return _deleted_count(keys, request)
                 seq += 1

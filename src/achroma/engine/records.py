@@ -15,8 +15,8 @@ from typing import Any
 import aiosqlite
 import numpy as np
 
-from achroma.core.filters import DocumentNode, WhereNode, parse_where, parse_where_document
-from achroma.core.models import Where, WhereDocument
+from achroma.core.filters import DocumentNode, WhereNode
+from achroma.core.requests import RecordFilter
 from achroma.engine.filters import (
     Rows,
     SqlFilter,
@@ -292,40 +292,25 @@ def _order(ids: list[str] | None) -> str:
     return "ORDER BY +r.key" if ids is not None else "ORDER BY r.key"
 
 
-def _selection(
-    collection_id: str,
-    ids: list[str] | None,
-    where: Where | None,
-    where_document: WhereDocument | None,
-) -> tuple[str, str, list[Any]]:
+def _selection(collection_id: str, selection: RecordFilter) -> tuple[str, str, list[Any]]:
     """(`WITH` prefix, condition, parameters of both) selecting the matching records."""
     rows = Rows.of_collection(collection_id)
-    where_tree = _parsed_where(where)
+    ids, where = selection.ids, selection.where
     # With a selective metadata filter, `+` keeps SQLite from walking the whole collection
     # through its index and makes it start from the (few) matching keys instead.
-    driven_by_keys = ids is None and where_tree is not None and is_selective(where_tree)
+    driven_by_keys = ids is None and where is not None and is_selective(where)
     conds = ["+r.collection_id = ?" if driven_by_keys else "r.collection_id = ?"]
     params: list[Any] = [collection_id]
     if ids is not None:
         match, match_params = id_in("r.id", ids)
         conds.append(match)
         params += match_params
-    filters = _filters(rows, where_tree, _parsed_document(where_document))
+    filters = _filters(rows, where, selection.where_document)
     prefix, prefix_params = with_clause(filters)
     for f in filters:
         conds.append(f.condition)
         params += f.params
     return prefix, " AND ".join(conds), [*prefix_params, *params]
-
-
-# The api layer parsed (validated) both filters already; the trees will travel here once
-# requests do, and these two parse again meanwhile.
-def _parsed_where(where: Where | None) -> WhereNode | None:
-    return parse_where(where) if where else None
-
-
-def _parsed_document(where_document: WhereDocument | None) -> DocumentNode | None:
-    return parse_where_document(where_document) if where_document else None
 
 
 def _filters(
@@ -355,30 +340,27 @@ def _columns(embeddings: bool, documents: bool, uris: bool, metadatas: bool) -> 
 async def select_keys(
     db: aiosqlite.Connection,
     collection_id: str,
-    ids: list[str] | None,
-    where: Where | None,
-    where_document: WhereDocument | None,
+    selection: RecordFilter,
     limit: int | None = None,
 ) -> list[int]:
-    """Keys of the matching records, in insertion order."""
-    prefix, cond, params = _selection(collection_id, ids, where, where_document)
+    """Keys of the selected records, in insertion order."""
+    prefix, cond, params = _selection(collection_id, selection)
+    order = _order(selection.ids)
     rows = await _all(
         db,
-        f"{prefix}SELECT r.key FROM records r WHERE {cond} {_order(ids)} LIMIT ?",
+        f"{prefix}SELECT r.key FROM records r WHERE {cond} {order} LIMIT ?",
         [*params, -1 if limit is None else limit],
     )
     return [r[0] for r in rows]
 
 
 async def filter_keys(
-    db: aiosqlite.Connection,
-    keys: list[int],
-    where: Where | None,
-    where_document: WhereDocument | None,
+    db: aiosqlite.Connection, keys: list[int], selection: RecordFilter
 ) -> set[int]:
-    """Those of `keys` whose records pass the filters, each record tested on its own."""
+    """Those of `keys` whose records pass the selection's filters (its ids aside), each
+    record tested on its own."""
     among = Rows.among_keys(_json(keys))
-    filters = _filters(among, _parsed_where(where), _parsed_document(where_document))
+    filters = _filters(among, selection.where, selection.where_document)
     prefix, params = with_clause(filters)
     conds = [among.condition, *(f.condition for f in filters)]
     params += [*among.params, *(p for f in filters for p in f.params)]
@@ -390,16 +372,14 @@ async def filter_keys(
 async def select_rows(
     db: aiosqlite.Connection,
     collection_id: str,
-    ids: list[str] | None,
-    where: Where | None,
-    where_document: WhereDocument | None,
+    selection: RecordFilter,
     limit: int | None,
     offset: int | None,
     columns: dict[str, bool],
 ) -> list[Row]:
-    """The matching records in insertion order, paged."""
-    prefix, cond, params = _selection(collection_id, ids, where, where_document)
-    order = _order(ids)
+    """The selected records in insertion order, paged."""
+    prefix, cond, params = _selection(collection_id, selection)
+    order = _order(selection.ids)
     rows = await _all(
         db,
         f"{prefix}SELECT {_columns(**columns)} FROM records r "

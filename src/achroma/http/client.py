@@ -377,8 +377,9 @@ class HttpBackend(Backend):
 
 
 def _filter_json(selection: RecordFilter) -> dict[str, Any]:
+    where, document = selection.where, selection.where_document
     return {
         "ids": selection.ids,
-        "where": selection.where,
-        "where_document": selection.where_document,
+        "where": where.to_json() if where is not None else None,
+        "where_document": document.to_json() if document is not None else None,
     }
