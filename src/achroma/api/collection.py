@@ -48,7 +48,7 @@ from achroma.api.validation import (
     validate_collection_name,
 )
 from achroma.backend.base import Backend
-from achroma.core.filters import parse_where, parse_where_document
+from achroma.core.filters import check_sendable, parse_where, parse_where_document
 from achroma.core.models import (
     CollectionModel,
     DeleteResult,
@@ -459,6 +459,7 @@ class AsyncCollection:
         validate_get_limit_offset(limit, offset)
         check_encodable(id_list)
         check_u32(limit, offset)
+        check_sendable(selection.where, selection.where_document)
         request = GetRequest(selection, limit, offset, with_uris(include))
         result = await self._backend.get(self._model, request)
         if "data" in include and result["uris"] is not None:
@@ -524,6 +525,7 @@ class AsyncCollection:
                 vectors = await self._embed_inputs(inputs, EMBEDDABLE["query"], is_query=True)
         check_encodable(id_list)
         check_u32(n)
+        check_sendable(filters.where, filters.where_document)
         selection = dataclasses.replace(filters, ids=id_list)
         request = QueryRequest(vectors, n, selection, with_uris(include))
         result = await self._backend.query(self._model, request)
@@ -564,6 +566,7 @@ class AsyncCollection:
                     )
         check_encodable(id_list)
         check_u32(limit)
+        check_sendable(selection.where, selection.where_document)
         request = DeleteRequest(selection, limit)
         deleted = await self._backend.delete(self._model, request)
         return DeleteResult(deleted=deleted)

@@ -11,6 +11,7 @@ gives the wire form back (a bare value comes back as `$eq`):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeAlias, TypeVar, Union, cast
 
@@ -252,6 +253,35 @@ def _document(where_document: Any, depth: int) -> DocumentNode:
     if op in ("$regex", "$not_regex"):
         _check_regex(operand)
     return DocumentMatch(op, operand)
+
+
+def check_sendable(where: WhereNode | None, where_document: DocumentNode | None) -> None:
+    """chromadb's refusal, when the request is sent, of filters JSON cannot carry: NaN or
+    infinite numbers, and strings with lone surrogates."""
+    if where is not None and not _sendable(where):
+        raise InvalidArgumentError("Invalid where clause")
+    if where_document is not None and not _sendable(where_document):
+        raise InvalidArgumentError("Invalid where document clause")
+
+
+def _sendable(node: WhereNode | DocumentNode) -> bool:
+    if isinstance(node, Junction):
+        return all(_sendable(c) for c in node.clauses)
+    if isinstance(node, DocumentMatch):
+        return _sendable_value(node.text)
+    values = node.values if isinstance(node, Membership) else (node.value,)
+    return _sendable_value(node.key) and all(_sendable_value(v) for v in values)
+
+
+def _sendable_value(value: Scalar) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return False
+    return True
 
 
 def _check_depth(name: str, depth: int) -> None:

@@ -175,12 +175,18 @@ def _matching_keys(collection_id: str | None, leaf: MetadataLeaf) -> Sql:
         conds += ["m.is_list = 1", _kind_test(leaf.value, exact=True), "m.value = ?"]
         params.append(_stored(leaf.value))
     elif isinstance(leaf, Membership):
+        values = [_stored(v) for v in leaf.values]
+        if any(_has_nul(v) for v in values):
+            # json_each would end those strings at their NUL: each is bound on its own.
+            listed, values_params = ", ".join("?" * len(values)), values
+        else:
+            listed, values_params = "SELECT value FROM json_each(?)", [json.dumps(values)]
         conds += [
             "m.is_list = 0",
             _kind_test(leaf.values[0], exact=False),
-            "m.value IN (SELECT value FROM json_each(?))",
+            f"m.value IN ({listed})",
         ]
-        params.append(json.dumps([_stored(v) for v in leaf.values]))
+        params += values_params
     elif leaf.op in _RANGES:
         conds += ["m.is_list = 0", "m.kind IN ('i', 'f')", f"m.value {_RANGES[leaf.op]} ?"]
         params.append(leaf.value)
@@ -199,6 +205,10 @@ def _kind_test(value: Any, exact: bool) -> str:
 
 def _stored(value: Any) -> Any:
     return int(value) if isinstance(value, bool) else value
+
+
+def _has_nul(value: Any) -> bool:
+    return isinstance(value, str) and "\x00" in value
 
 
 def _merge_alternatives(op: JunctionOp, clauses: list[Any]) -> list[Any]:
@@ -227,6 +237,8 @@ def _union_shape(clause: Any, negated: bool) -> tuple[str, str] | None:
         return (clause.op, clause.kind) if clause.negated == negated else None
     if isinstance(clause, Junction) or is_negative(clause) != negated:
         return None
+    if any(_has_nul(value) for _, value in _pairs(clause)):
+        return None  # merged pairs travel as JSON, which SQLite's json_each cuts at NUL
     if isinstance(clause, Membership):
         return "$eq", _kind_test(clause.values[0], exact=False)
     if isinstance(clause, Contains):
@@ -271,18 +283,21 @@ def compile_where_document(
 def _document_test(leaf: DocumentNode, per_row: bool) -> Sql:
     assert isinstance(leaf, DocumentMatch)
     params: list[Any] = []
+    text = leaf.text
     if leaf.op in ("$contains", "$not_contains"):
+        # chromadb hands the text to SQLite as a C string: it ends at the first NUL.
+        text = text.split("\x00", 1)[0]
         positive = "(r.document IS NOT NULL AND instr(r.document, ?) > 0)"
-        if len(leaf.text) >= TRIGRAM and not per_row:
+        if len(text) >= TRIGRAM and not per_row:
             # The trigram index narrows to candidates; instr keeps the exact semantics.
             positive = (
                 "(r.key IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?) "
                 "AND instr(r.document, ?) > 0)"
             )
-            params.append('"' + leaf.text.replace('"', '""') + '"')
+            params.append('"' + text.replace('"', '""') + '"')
     else:
         positive = "(r.document IS NOT NULL AND regexp(?, r.document))"
-    params.append(leaf.text)
+    params.append(text)
     if is_negative(leaf):
         return f"NOT {positive}", params
     return positive, params

@@ -15,6 +15,7 @@ import numpy as np
 
 from achroma._version import __version__
 from achroma.backend.base import Backend
+from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT
 from achroma.core.models import (
     CollectionModel,
     Database,
@@ -81,7 +82,7 @@ class LocalBackend(Backend):
         return MAX_BATCH_SIZE
 
     async def get_user_identity(self) -> UserIdentity:
-        return UserIdentity(user_id="", tenant="default_tenant", databases=["default_database"])
+        return UserIdentity(user_id="", tenant=DEFAULT_TENANT, databases=[DEFAULT_DATABASE])
 
     async def reset(self) -> bool:
         if not self._allow_reset:
