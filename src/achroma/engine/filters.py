@@ -147,5 +147,6 @@ def compile_where_document(where_document: WhereDocument, per_row: bool = False)
 
 
 def regexp(pattern: str, text: str | None) -> bool:
-    """SQLite `regexp(pattern, text)`: an unanchored search, as Chroma's `$regex`."""
-    return text is not None and compile_pattern(pattern).search(text) is not None
+    """SQLite `regexp(pattern, text)`: an unanchored search, as Chroma's `$regex`, in time
+    linear in `text` (RE2, see `achroma.emulation.rust_regex`); compiled patterns are cached."""
+    return text is not None and compile_pattern(pattern).is_match(text)
