@@ -79,8 +79,7 @@ BYTE_PATTERN = "Byte pattern is not allowed"
 # exceeds this.
 RE2_MAX_REPEAT = 1000
 # RE2's budget for one compiled pattern (its program and its DFA caches; past the cache it
-# switches to its NFA, still linear). 64 MiB holds the crate's own size limit of 10 MiB of
-# program.
+# switches to its NFA, still linear) when its default of 8 MiB cannot hold the program.
 RE2_MAX_MEM = 64 << 20
 # Past this many instructions (the crate refuses `(a{1000}){1000}`, a million), RE2's DFA cache
 # cannot hold a state and its NFA pays the program's size at every character.
@@ -126,16 +125,9 @@ class RustRegex:
         except _NotInRe2:
             _Parser(pattern, "regex").parse()
             return
-        options = re2.Options()
-        options.log_errors = False
-        options.max_mem = RE2_MAX_MEM
-        options.never_capture = True
-        try:
-            compiled = re2.compile(text, options)
-        except re2.error:
-            return  # too large for RE2's budget: the `regex` module runs it
-        if compiled.programsize > RE2_MAX_PROGRAM:
-            return
+        compiled = _re2_compiled(text)
+        if compiled is None or compiled.programsize > RE2_MAX_PROGRAM:
+            return  # too large for RE2: the `regex` module runs it
         self._re2 = compiled
         self._re2_needs_ascii_words = parser.unicode_boundary
 
@@ -149,6 +141,20 @@ class RustRegex:
         if self._fallback is None:
             self._fallback = regex.compile(translate(self._pattern, "regex"), regex.V1)
         return self._fallback.search(text) is not None
+
+
+def _re2_compiled(text: str) -> re2._Regexp | None:
+    """`text` compiled by RE2 within its default budget, or the larger one if it needs it."""
+    options = re2.Options()
+    options.log_errors = False
+    options.never_capture = True
+    for max_mem in (options.max_mem, RE2_MAX_MEM):
+        options.max_mem = max_mem
+        try:
+            return re2.compile(text, options)
+        except re2.error:
+            continue
+    return None
 
 
 @functools.lru_cache(maxsize=256)
