@@ -25,7 +25,7 @@ ATOMS = [
     "^", "$", "\\A", "\\z", "\\b", "\\B", "(?m:^)", "(?m:$)", "(?s:.)", "(?-u:\\b)",
 ]  # fmt: skip
 FLAGS = ["(?i)", "(?m)", "(?s)", "(?U)", "(?x)", "(?i-u)", ""]
-TEXT = st.text(alphabet="abkKéßσΣς1 \n_-xK", max_size=10)
+TEXT = st.text(alphabet="abkKéßσΣς1 \n_-—xK", max_size=10)
 
 _pattern = st.recursive(
     st.sampled_from(ATOMS),
@@ -84,6 +84,12 @@ def test_unicode_word_boundary_sees_non_ascii_letters() -> None:
     assert not compile_pattern("\\bb").is_match("éb")  # é is a word character
     assert compile_pattern("\\bb").is_match("-b")
     assert compile_pattern("(?-u:\\b)b").is_match("éb")  # ASCII boundary, as RE2's
+
+
+def test_not_boundary_never_holds_inside_a_character() -> None:
+    # RE2's \B would hold between the three UTF-8 bytes of the dash.
+    assert not compile_pattern("\\B").is_match("a—b")
+    assert compile_pattern("\\B").is_match("ab—")
 
 
 # Unicode classes, set operations and case folding, side by side with chromadb itself.

@@ -13,8 +13,9 @@ properties, Unicode `\\w`/`\\d`/`\\s`, case folding) becomes explicit code point
 (`achroma.emulation.unicode_sets`), flags and `(?x)` are applied while parsing, and counted
 repetitions past RE2's limit of 1000 are unrolled. Two constructs RE2 cannot express fall back
 to the backtracking `regex` module (V1): the crate's `\\b{start}`, `\\b{end}`, `\\<`, `\\>` and
-half boundaries always, and the Unicode `\\b`/`\\B` on a document holding non-ASCII word
-characters (RE2's `\\b` is ASCII; on other documents the two agree). Known gaps:
+half boundaries always, the Unicode `\\b` on a document holding non-ASCII word characters
+(RE2's `\\b` is ASCII; on other documents the two agree), and `\\B` on a non-ASCII document
+(RE2's also holds between the bytes of one character). Known gaps:
 `\\p{age=...}` and the `R` (CRLF) flag for `^`/`$` are not translated.
 """
 
@@ -112,12 +113,13 @@ def translate(pattern: str, engine: Engine = "re2") -> str:
 class RustRegex:
     """A compiled Rust-dialect pattern; `is_match` is an unanchored search, as `$regex`'s."""
 
-    __slots__ = ("_re2", "_re2_needs_ascii_words", "_pattern", "_fallback")
+    __slots__ = ("_re2", "_re2_needs_ascii_words", "_re2_needs_ascii", "_pattern", "_fallback")
 
     def __init__(self, pattern: str) -> None:
         self._pattern = pattern
         self._re2: re2._Regexp | None = None
         self._re2_needs_ascii_words = False
+        self._re2_needs_ascii = False
         self._fallback: regex.Pattern[str] | None = None
         parser = _Parser(pattern, "re2")
         try:
@@ -130,17 +132,19 @@ class RustRegex:
             return  # too large for RE2: the `regex` module runs it
         self._re2 = compiled
         self._re2_needs_ascii_words = parser.unicode_boundary
+        self._re2_needs_ascii = parser.not_boundary
 
     def is_match(self, text: str) -> bool:
-        if self._re2 is not None and (
-            not self._re2_needs_ascii_words
-            or text.isascii()
-            or non_ascii_word().search(text) is None
-        ):
+        if self._re2 is not None and self._re2_is_exact_on(text):
             return self._re2.search(text) is not None
         if self._fallback is None:
             self._fallback = regex.compile(translate(self._pattern, "regex"), regex.V1)
         return self._fallback.search(text) is not None
+
+    def _re2_is_exact_on(self, text: str) -> bool:
+        if text.isascii() or not (self._re2_needs_ascii or self._re2_needs_ascii_words):
+            return True
+        return not self._re2_needs_ascii and non_ascii_word().search(text) is None
 
 
 def _re2_compiled(text: str) -> re2._Regexp | None:
@@ -223,6 +227,7 @@ class _Parser:
         self.i = 0
         self.engine = engine
         self.unicode_boundary = False  # RE2's ASCII \b stands for a Unicode one
+        self.not_boundary = False  # RE2's \B, which also holds inside a UTF-8 sequence
         self.flags = {
             "i": False,
             "m": False,
@@ -562,6 +567,7 @@ class _Parser:
             if name not in ("b", "B"):
                 raise _NotInRe2(name)
             self.unicode_boundary = self.unicode_boundary or not ascii_only
+            self.not_boundary = self.not_boundary or name == "B"
             return "\\" + name
         text = {
             "b": "\\b",
