@@ -1,25 +1,49 @@
-"""Chroma's `$regex` dialect (Rust's `regex` crate) translated to the `regex` module.
+"""Chroma's `$regex` dialect (Rust's `regex` crate), run by RE2 in linear time.
 
 Chroma evaluates `$regex` with Rust's `regex` crate, whose syntax differs from Python's:
 `$` matches only at the very end, `\\z` ends the text, POSIX classes are ASCII, classes nest
 and combine with `&&`, `--` and `~~`, repetitions nest (`a**`), and look-around and
-backreferences are refused. `translate` parses a pattern with the crate's grammar, raises
-`RegexSyntaxError` with the crate's own message (caret notation included), and otherwise
-returns an equivalent pattern for the `regex` module (V1), which also supplies the Unicode
-property tables (`\\p{Greek}`). Known gaps: `\\p{age=...}` and the `R` (CRLF) flag for
-`^`/`$` are not translated.
+backreferences are refused. `translate` parses a pattern with the crate's grammar and raises
+`RegexSyntaxError` with the crate's own message (caret notation included).
+
+A valid pattern runs on RE2, which like the crate is an automaton engine: no backtracking, so
+a search takes time linear in the length of the document, whatever the pattern. What RE2's
+syntax lacks is computed here: every class (set operations, nested classes, Unicode
+properties, Unicode `\\w`/`\\d`/`\\s`, case folding) becomes explicit code point ranges
+(`achroma.emulation.unicode_sets`), flags and `(?x)` are applied while parsing, and counted
+repetitions past RE2's limit of 1000 are unrolled. Two constructs RE2 cannot express fall back
+to the backtracking `regex` module (V1): the crate's `\\b{start}`, `\\b{end}`, `\\<`, `\\>` and
+half boundaries always, the Unicode `\\b` on a document holding non-ASCII word characters
+(RE2's `\\b` is ASCII; on other documents the two agree), and `\\B` on a non-ASCII document
+(RE2's also holds between the bytes of one character). Known gaps:
+`\\p{age=...}` and the `R` (CRLF) flag for `^`/`$` are not translated.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import Literal, NoReturn
 
+import re2
 import regex
 
-MAX_CODEPOINT = 0x10FFFF
+from achroma.emulation.unicode_sets import (
+    MAX_CODEPOINT,
+    Intervals,
+    case_folded,
+    char_text,
+    class_text,
+    complement,
+    difference,
+    intersect,
+    non_ascii_word,
+    perl_intervals,
+    property_intervals,
+    symmetric_difference,
+    union,
+)
+
 NEST_LIMIT = 250
 META = set("\\.+*?()|[]{}^$#&-~")
 PERL_CLASSES = set("dswDSW")
@@ -52,21 +76,95 @@ NOT_PROPERTIES = {"word", "alnum", "blank", "graph", "print", "xdigit"} | {
                           "print", "punct", "space", "upper", "word", "xdigit")
 }  # fmt: skip
 BYTE_PATTERN = "Byte pattern is not allowed"
+# RE2 refuses a counted repetition whose bound, times those of the repetitions around it,
+# exceeds this.
+RE2_MAX_REPEAT = 1000
+# RE2's budget for one compiled pattern (its program and its DFA caches; past the cache it
+# switches to its NFA, still linear) when its default of 8 MiB cannot hold the program.
+RE2_MAX_MEM = 64 << 20
+# Past this many instructions (the crate refuses `(a{1000}){1000}`, a million), RE2's DFA cache
+# cannot hold a state and its NFA pays the program's size at every character.
+RE2_MAX_PROGRAM = 300_000
+
+Engine = Literal["re2", "regex"]
 
 
 class RegexSyntaxError(ValueError):
     """A pattern Chroma's regex engine refuses; the message is the one Chroma reports."""
 
 
-def translate(pattern: str) -> str:
-    """The `regex`-module (V1) equivalent of a Rust-dialect `pattern`."""
-    return _Parser(pattern).parse()
+class _NotInRe2(Exception):
+    """The pattern uses a construct RE2 cannot express."""
+
+
+def translate(pattern: str, engine: Engine = "re2") -> str:
+    """The RE2 (or `regex`-module V1) equivalent of a Rust-dialect `pattern`.
+
+    For RE2, the Unicode `\\b`/`\\B` become RE2's ASCII ones (exact on documents without
+    non-ASCII word characters); raises `ValueError` for the boundaries RE2 cannot express.
+    """
+    try:
+        return _Parser(pattern, engine).parse()
+    except _NotInRe2:
+        _Parser(pattern, "regex").parse()  # the crate's error, if the rest is invalid
+        raise ValueError(f"RE2 cannot express {pattern!r}") from None
+
+
+class RustRegex:
+    """A compiled Rust-dialect pattern; `is_match` is an unanchored search, as `$regex`'s."""
+
+    __slots__ = ("_re2", "_re2_needs_ascii_words", "_re2_needs_ascii", "_pattern", "_fallback")
+
+    def __init__(self, pattern: str) -> None:
+        self._pattern = pattern
+        self._re2: re2._Regexp | None = None
+        self._re2_needs_ascii_words = False
+        self._re2_needs_ascii = False
+        self._fallback: regex.Pattern[str] | None = None
+        parser = _Parser(pattern, "re2")
+        try:
+            text = parser.parse()
+        except _NotInRe2:
+            _Parser(pattern, "regex").parse()
+            return
+        compiled = _re2_compiled(text)
+        if compiled is None or compiled.programsize > RE2_MAX_PROGRAM:
+            return  # too large for RE2: the `regex` module runs it
+        self._re2 = compiled
+        self._re2_needs_ascii_words = parser.unicode_boundary
+        self._re2_needs_ascii = parser.not_boundary
+
+    def is_match(self, text: str) -> bool:
+        if self._re2 is not None and self._re2_is_exact_on(text):
+            return self._re2.search(text) is not None
+        if self._fallback is None:
+            self._fallback = regex.compile(translate(self._pattern, "regex"), regex.V1)
+        return self._fallback.search(text) is not None
+
+    def _re2_is_exact_on(self, text: str) -> bool:
+        if text.isascii() or not (self._re2_needs_ascii or self._re2_needs_ascii_words):
+            return True
+        return not self._re2_needs_ascii and non_ascii_word().search(text) is None
+
+
+def _re2_compiled(text: str) -> re2._Regexp | None:
+    """`text` compiled by RE2 within its default budget, or the larger one if it needs it."""
+    options = re2.Options()
+    options.log_errors = False
+    options.never_capture = True
+    for max_mem in (options.max_mem, RE2_MAX_MEM):
+        options.max_mem = max_mem
+        try:
+            return re2.compile(text, options)
+        except re2.error:
+            continue
+    return None
 
 
 @functools.lru_cache(maxsize=256)
-def compile_pattern(pattern: str) -> regex.Pattern[str]:
+def compile_pattern(pattern: str) -> RustRegex:
     """`pattern` (Rust dialect) compiled for searching, cached."""
-    return regex.compile(translate(pattern), regex.V1)
+    return RustRegex(pattern)
 
 
 # --- errors in the crate's notation ---
@@ -109,71 +207,27 @@ def _notated(pattern: str, spans: list[tuple[int, int]], message: str) -> str:
     return "".join(out)
 
 
-# --- character-class sets, as code point intervals where they are known ---
-
-Intervals = list[tuple[int, int]]
-
-
-def _union(a: Intervals, b: Intervals) -> Intervals:
-    merged: Intervals = []
-    for lo, hi in sorted(a + b):
-        if merged and lo <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
-
-
-def _complement(a: Intervals) -> Intervals:
-    out, nxt = [], 0
-    for lo, hi in _union(a, []):
-        if lo > nxt:
-            out.append((nxt, lo - 1))
-        nxt = hi + 1
-    if nxt <= MAX_CODEPOINT:
-        out.append((nxt, MAX_CODEPOINT))
-    return out
-
-
-def _intersect(a: Intervals, b: Intervals) -> Intervals:
-    return _complement(_union(_complement(a), _complement(b)))
-
-
-def _difference(a: Intervals, b: Intervals) -> Intervals:
-    return _intersect(a, _complement(b))
-
-
-@dataclass
-class _Set:
-    """A class expression: its V1 text (a bracketed set) and its intervals when known."""
-
-    text: str
-    known: Intervals | None = field(default_factory=list)
-
-    def empty(self) -> bool:
-        return self.known is not None and not self.known
-
+# --- character classes, as code point intervals ---
 
 _SET_OPS: dict[str, Callable[[Intervals, Intervals], Intervals]] = {
-    "&&": _intersect,
-    "--": _difference,
-    "~~": lambda a, b: _union(_difference(a, b), _difference(b, a)),
+    "&&": intersect,
+    "--": difference,
+    "~~": symmetric_difference,
 }
 
 
-def _set_char(c: str) -> str:
-    return c if c.isascii() and c.isalnum() else f"\\U{ord(c):08x}"
-
-
-def _interval_text(lo: int, hi: int) -> str:
-    first = _set_char(chr(lo))
-    return first if lo == hi else f"{first}-{_set_char(chr(hi))}"
+# A translated piece of a concatenation: (kind, text, weight); kinds: atom, flags. The weight
+# is the product of the counted-repetition bounds nested in the text, which RE2 limits.
+_Piece = tuple[str, str, int]
 
 
 class _Parser:
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, engine: Engine) -> None:
         self.p = pattern
         self.i = 0
+        self.engine = engine
+        self.unicode_boundary = False  # RE2's ASCII \b stands for a Unicode one
+        self.not_boundary = False  # RE2's \B, which also holds inside a UTF-8 sequence
         self.flags = {
             "i": False,
             "m": False,
@@ -250,12 +304,13 @@ class _Parser:
 
     # --- grammar ---
     def parse(self) -> str:
-        body = self.parse_alternation(open_at=None)
-        return f"(?-f:{body})"
+        body, _ = self.parse_alternation(open_at=None)
+        # The crate folds case simply (`(?i)ß` is not `SS`); V1 would fold fully.
+        return f"(?-f:{body})" if self.engine == "regex" else body
 
-    def parse_alternation(self, open_at: int | None) -> str:
-        branches = []
-        items: list[tuple[str, str]] = []  # (kind, text); kinds: atom, flags
+    def parse_alternation(self, open_at: int | None) -> tuple[str, int]:
+        branches: list[_Piece] = []
+        items: list[_Piece] = []
         while True:
             self.bump_space()
             if self.eof():
@@ -279,17 +334,18 @@ class _Parser:
             elif c == "{":
                 self.counted_repeat(items)
             elif c == "[":
-                items.append(("atom", self.parse_class()))
+                items.append(("atom", self.parse_class(), 1))
             else:
-                items.append(("atom", self.parse_primitive()))
+                items.append(("atom", self.parse_primitive(), 1))
         branches.append(self.concat(items))
-        return "|".join(branches)
+        return "|".join(text for _, text, _ in branches), max(w for _, _, w in branches)
 
     @staticmethod
-    def concat(items: list[tuple[str, str]]) -> str:
-        return "".join(text for kind, text in items if kind == "atom")
+    def concat(items: list[_Piece]) -> _Piece:
+        atoms = [(text, weight) for kind, text, weight in items if kind == "atom"]
+        return "atom", "".join(text for text, _ in atoms), max((w for _, w in atoms), default=1)
 
-    def repeat(self, items: list[tuple[str, str]], op: str) -> None:
+    def repeat(self, items: list[_Piece], op: str) -> None:
         if not items or items[-1][0] != "atom":
             self.error(self.i, self.i + 1, "repetition operator missing expression")
         greedy = True
@@ -298,12 +354,41 @@ class _Parser:
             self.i += 1
         self.apply_repeat(items, op, greedy)
 
-    def apply_repeat(self, items: list[tuple[str, str]], op: str, greedy: bool) -> None:
+    def apply_repeat(
+        self, items: list[_Piece], op: str, greedy: bool, bounds: tuple[int, int | None] = (0, 0)
+    ) -> None:
         if self.flags["U"]:
             greedy = not greedy
-        items[-1] = ("atom", f"(?:{items[-1][1]}){op}{'' if greedy else '?'}")
+        lazy = "" if greedy else "?"
+        _, text, weight = items[-1]
+        low, high = bounds
+        bound = max(1, low if high is None else high)
+        if op in "?*+":
+            items[-1] = ("atom", f"(?:{text}){op}{lazy}", weight)
+        elif self.engine == "regex" or weight * bound <= RE2_MAX_REPEAT:
+            items[-1] = ("atom", f"(?:{text}){op}{lazy}", weight * bound)
+        else:
+            items[-1] = ("atom", *self.unrolled(text, weight, low, high))
 
-    def counted_repeat(self, items: list[tuple[str, str]]) -> None:
+    @staticmethod
+    def unrolled(text: str, weight: int, low: int, high: int | None) -> tuple[str, int]:
+        """`text{low,high}` as a sequence of repetitions within RE2's limit.
+
+        Greed is dropped: `$regex` only asks whether there is a match, and the sequence
+        matches the same strings.
+        """
+        chunk = RE2_MAX_REPEAT // weight
+        full, rest = divmod(low, chunk)
+        parts = [f"(?:{text}){{{chunk}}}"] * full + ([f"(?:{text}){{{rest}}}"] if rest else [])
+        if high is None:
+            parts.append(f"(?:{text})*")
+        else:
+            full, rest = divmod(high - low, chunk)
+            parts += [f"(?:{text}){{0,{chunk}}}"] * full
+            parts += [f"(?:{text}){{0,{rest}}}"] if rest else []
+        return "(?:" + "".join(parts) + ")", weight * chunk
+
+    def counted_repeat(self, items: list[_Piece]) -> None:
         start = self.i
         if not items or items[-1][0] != "atom":
             self.error(self.i, self.i + 1, "repetition operator missing expression")
@@ -329,7 +414,7 @@ class _Parser:
             greedy = False
             self.i += 1
         bounds = str(low) if high == low else f"{low},{'' if high is None else high}"
-        self.apply_repeat(items, "{" + bounds + "}", greedy)
+        self.apply_repeat(items, "{" + bounds + "}", greedy, (low, high))
 
     def decimal(self) -> int:
         while not self.eof() and self.char().isspace():
@@ -348,7 +433,7 @@ class _Parser:
             self.error(start, end, "decimal literal invalid")
         return int(digits)
 
-    def parse_group(self) -> tuple[str, str]:
+    def parse_group(self) -> _Piece:
         open_at = self.i
         self.nest(open_at)
         self.i += 1
@@ -376,12 +461,12 @@ class _Parser:
                     self.error(inner, inner + 1, "repetition operator missing expression")
                 self.flags.update(changes)
                 self.depth -= 1
-                return ("flags", "")
+                return ("flags", "", 1)
             self.flags.update(changes)
-        body = self.parse_alternation(open_at)
+        body, weight = self.parse_alternation(open_at)
         self.flags = saved
         self.depth -= 1
-        return ("atom", f"(?:{body})")
+        return ("atom", f"(?:{body})", weight)
 
     def capture_name(self) -> None:
         if self.eof():
@@ -449,7 +534,7 @@ class _Parser:
         if c == "^":
             return "(?m:^)" if self.flags["m"] else "\\A"
         if c == "$":
-            return "(?m:$)" if self.flags["m"] else "\\Z"
+            return "(?m:$)" if self.flags["m"] else "\\z"
         return self.literal(c, start)
 
     def literal(self, c: str, start: int, hex_escape: bool = False) -> str:
@@ -458,27 +543,33 @@ class _Parser:
                 self.error(start, self.i, "pattern can match invalid UTF-8")
             if self.flags["i"] and c.lower() != c.upper():
                 raise RegexSyntaxError(BYTE_PATTERN)
-        text = regex.escape(c)
+        text = char_text(ord(c))
         return f"(?i:{text})" if self.flags["i"] and c.lower() != c.upper() else text
 
     def escape_outside_class(self) -> str:
         start = self.i
         kind, value = self.escape()
+        if not isinstance(value, str):  # a Unicode class
+            return class_text(value)
         if kind in ("literal", "hex"):
             return self.literal(value, start, hex_escape=kind == "hex")
         if kind == "perl":
             if not self.flags["u"]:
                 raise RegexSyntaxError(BYTE_PATTERN)
-            return "\\" + value
-        if kind == "unicode":
-            return f"(?i:{value})" if self.flags["i"] else value
+            return class_text(list(perl_intervals(value, True)))
         return self.assertion(value)
 
     def assertion(self, name: str) -> str:
         ascii_only = not self.flags["u"]
+        if name in ("A", "z"):
+            return "\\" + name
+        if self.engine == "re2":
+            if name not in ("b", "B"):
+                raise _NotInRe2(name)
+            self.unicode_boundary = self.unicode_boundary or not ascii_only
+            self.not_boundary = self.not_boundary or name == "B"
+            return "\\" + name
         text = {
-            "A": "\\A",
-            "z": "\\Z",
             "b": "\\b",
             "B": "\\B",
             "start": "\\m",
@@ -488,8 +579,9 @@ class _Parser:
         }[name]
         return f"(?a:{text})" if ascii_only else text
 
-    def escape(self) -> tuple[str, str]:
-        """Parse one escape; returns (kind, value): literal, perl, unicode or assertion."""
+    def escape(self) -> tuple[str, str | Intervals]:
+        """Parse one escape; returns (kind, value): literal, perl, unicode (with its
+        intervals) or assertion."""
         start = self.i
         if not self.bump():
             self.error(
@@ -602,7 +694,7 @@ class _Parser:
             self.error(start, end, "hexadecimal literal is not a Unicode scalar value")
         return chr(value)
 
-    def unicode_class(self, start: int) -> str:
+    def unicode_class(self, start: int) -> Intervals:
         negated = self.char() == "P"
         if not self.bump_and_bump_space():
             self.error(
@@ -638,7 +730,12 @@ class _Parser:
             prop = _normalized(name.partition("=")[0]) if "=" in name else ""
             message = "Unicode property value not found" if prop in VALUE_PROPERTIES else None
             self.error(start, self.i, message or "Unicode property not found")
-        return text
+        # The crate folds a property's class before negating it.
+        found = self.folded(list(property_intervals(query)))
+        return complement(found) if negated != flip else found
+
+    def folded(self, cls: Intervals) -> Intervals:
+        return case_folded(cls) if self.flags["i"] else cls
 
     @staticmethod
     def property(name: str) -> tuple[str, bool]:
@@ -654,16 +751,12 @@ class _Parser:
         cls = self.class_set()
         # Chroma refuses classes the crate compiles to bytes: empty ones, and any class
         # without Unicode mode except one that reduces to a single ASCII char.
-        single_ascii = (
-            cls.known is not None
-            and len(cls.known) == 1
-            and cls.known[0][0] == cls.known[0][1] < 128
-        )
-        if cls.empty() or (not self.flags["u"] and not (single_ascii and not self.flags["i"])):
+        single_ascii = len(cls) == 1 and cls[0][0] == cls[0][1] < 128
+        if not cls or (not self.flags["u"] and not (single_ascii and not self.flags["i"])):
             raise RegexSyntaxError(BYTE_PATTERN)
-        return f"(?i:{cls.text})" if self.flags["i"] else cls.text
+        return class_text(cls)
 
-    def class_set(self) -> _Set:
+    def class_set(self) -> Intervals:
         """Parse `[...]` starting at `[`, nested classes and set operations included."""
         start = self.i
         self.nest(start)
@@ -674,7 +767,7 @@ class _Parser:
             negated = True
             if not self.bump_and_bump_space():
                 self.error(start, self.i, "unclosed character class")
-        items: list[_Set] = []
+        items: list[Intervals] = []
         while self.char() == "-":
             items.append(self.literal_set("-"))
             if not self.bump_and_bump_space():
@@ -684,7 +777,7 @@ class _Parser:
             if not self.bump_and_bump_space():
                 self.error(start, self.i, "unclosed character class")
         open_end = self.i
-        lhs: _Set | None = None
+        lhs: Intervals | None = None
         op = ""
         while True:
             self.bump_space()
@@ -698,14 +791,15 @@ class _Parser:
                 self.i += 1
                 result = self.combine(lhs, op, self.union(items))
                 self.depth -= 1
-                return self.negate(result) if negated else self.bracket(result)
+                folded = [] if result is None else self.folded(result)
+                return complement(folded) if negated else folded
             elif c in "&-~" and self.peek() == c:
                 self.i += 2
                 lhs, op, items = self.combine(lhs, op, self.union(items)), c * 2, []
             else:
                 items.append(self.class_range())
 
-    def posix_class(self) -> _Set | None:
+    def posix_class(self) -> Intervals | None:
         end = self.p.find(":]", self.i + 2)
         if not self.p.startswith("[:", self.i) or end < 0:
             return None
@@ -715,10 +809,9 @@ class _Parser:
         if ranges is None:
             return None
         self.i = end + 2
-        known = _complement(ranges) if negated else ranges
-        return _Set("[" + "".join(_interval_text(lo, hi) for lo, hi in known) + "]", known)
+        return complement(ranges) if negated else ranges
 
-    def class_range(self) -> _Set:
+    def class_range(self) -> Intervals:
         first_start = self.i
         first = self.class_item()
         self.bump_space()
@@ -741,9 +834,9 @@ class _Parser:
                 second[2],
                 "invalid character class range, the start must be <= the end",
             )
-        return _Set("[" + _interval_text(lo, hi) + "]", [(lo, hi)])
+        return [(lo, hi)]
 
-    def class_item(self) -> tuple[str | None, _Set, int]:
+    def class_item(self) -> tuple[str | None, Intervals, int]:
         """One class item: (its literal char or None, its set, where it ends)."""
         start = self.i
         if self.char() != "\\":
@@ -751,54 +844,36 @@ class _Parser:
             self.i += 1
             return c, self.literal_set(c), self.i
         kind, value = self.escape()
+        if not isinstance(value, str):  # a Unicode class
+            return None, value, self.i
         if kind in ("literal", "hex"):
             return value, self.literal_set(value), self.i
         if kind == "perl":
-            return None, _Set("[\\" + value + "]", None), self.i
-        if kind == "unicode":
-            return None, _Set("[" + value + "]", None), self.i
+            return None, list(perl_intervals(value, self.flags["u"])), self.i
         self.error(start, self.i, "invalid escape sequence found in character class")
 
     @staticmethod
-    def literal_set(c: str) -> _Set:
-        return _Set("[" + _set_char(c) + "]", [(ord(c), ord(c))])
+    def literal_set(c: str) -> Intervals:
+        return [(ord(c), ord(c))]
 
     @staticmethod
-    def union(items: list[_Set]) -> _Set | None:
+    def union(items: list[Intervals]) -> Intervals | None:
         if not items:
             return None
-        known: Intervals | None = []
+        merged: Intervals = []
         for item in items:
-            known = None if known is None or item.known is None else _union(known, item.known)
-        if len(items) == 1:
-            return items[0]
-        return _Set("[" + "".join(item.text for item in items) + "]", known)
+            merged = union(merged, item)
+        return merged
 
-    @staticmethod
-    def combine(lhs: _Set | None, op: str, rhs: _Set | None) -> _Set | None:
+    def combine(self, lhs: Intervals | None, op: str, rhs: Intervals | None) -> Intervals | None:
         if not op:
             return rhs
         if lhs is None or rhs is None:
             if op == "&&":
-                return _Set("[]", [])
+                return []
             return lhs if rhs is None else rhs if op == "~~" else lhs
-        known = None
-        if lhs.known is not None and rhs.known is not None:
-            known = _SET_OPS[op](lhs.known, rhs.known)
-        elif lhs.empty() and op in ("&&", "--") or rhs.empty() and op == "&&":
-            known = []
-        return _Set(f"[{lhs.text}{op}{rhs.text}]", known)
-
-    @staticmethod
-    def bracket(cls: _Set | None) -> _Set:
-        return cls if cls is not None else _Set("[]", [])
-
-    @staticmethod
-    def negate(cls: _Set | None) -> _Set:
-        if cls is None:
-            return _Set("(?s:.)", None)
-        known = None if cls.known is None else _complement(cls.known)
-        return _Set(f"[^{cls.text}]", known)
+        # The crate folds both operands before combining them.
+        return _SET_OPS[op](self.folded(lhs), self.folded(rhs))
 
 
 def _normalized(name: str) -> str:

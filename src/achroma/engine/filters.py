@@ -304,8 +304,9 @@ def _document_test(leaf: DocumentNode, per_row: bool) -> Sql:
 
 
 def regexp(pattern: str, text: str | None) -> bool:
-    """SQLite `regexp(pattern, text)`: an unanchored search, as Chroma's `$regex`."""
-    return text is not None and compile_pattern(pattern).search(text) is not None
+    """SQLite `regexp(pattern, text)`: an unanchored search, as Chroma's `$regex`, in time
+    linear in `text` (RE2, see `achroma.emulation.rust_regex`); compiled patterns are cached."""
+    return text is not None and compile_pattern(pattern).is_match(text)
 
 
 # --- shaping and emitting either tree ---
