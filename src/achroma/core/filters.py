@@ -292,6 +292,8 @@ def _check_depth(name: str, depth: int) -> None:
 
 
 def _check_regex(pattern: str) -> None:
+    if not _sendable_value(pattern):
+        return  # refused as chromadb does when the request is sent (`check_sendable`)
     try:
         compile_pattern(pattern)
     except RegexSyntaxError as exc:
