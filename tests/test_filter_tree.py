@@ -15,7 +15,7 @@ from achroma.core.filters import (
     parse_where,
     parse_where_document,
 )
-from achroma.engine.filters import (
+from achroma.engine.filter_sql import (
     HOIST_DEPTH,
     WIDTH,
     Rows,

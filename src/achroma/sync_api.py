@@ -70,10 +70,12 @@ class ClientAPI(sync.SyncWrapper[AsyncClient]):
 
     @property
     def tenant(self) -> str:
+        """The tenant this client is scoped to."""
         return self._async.tenant
 
     @property
     def database(self) -> str:
+        """The database this client is scoped to."""
         return self._async.database
 
     def set_tenant(self, tenant: str, database: str = DEFAULT_DATABASE) -> None:
@@ -91,6 +93,8 @@ class ClientAPI(sync.SyncWrapper[AsyncClient]):
         return sync.call(self._async.get_max_batch_size)
 
     def get_user_identity(self) -> UserIdentity:
+        """Who the server takes this client to be (user, tenant, databases); the local
+        engine answers the default tenant and database."""
         return sync.call(self._async.get_user_identity)
 
     def reset(self) -> bool:
@@ -257,10 +261,12 @@ class Collection(sync.SyncWrapper[AsyncCollection]):
 
     @property
     def name(self) -> str:
+        """The collection's name."""
         return self._async.name
 
     @property
     def metadata(self) -> CollectionMetadata | None:
+        """The collection's metadata, as last set (None when it has none)."""
         return self._async.metadata
 
     @property
@@ -276,18 +282,23 @@ class Collection(sync.SyncWrapper[AsyncCollection]):
 
     @property
     def tenant(self) -> str:
+        """The tenant the collection belongs to."""
         return self._async.tenant
 
     @property
     def database(self) -> str:
+        """The database the collection belongs to."""
         return self._async.database
 
     @property
     def embedding_function(self) -> CollectionEmbeddingFunction | None:
+        """The function this handle embeds documents and query texts with (None: the
+        one the collection records, else the default model)."""
         return self._async.embedding_function
 
     @property
     def data_loader(self) -> DataLoader[Loadable] | None:
+        """The loader that reads `uris` into data for embedding and for `include=["data"]`."""
         return self._async.data_loader
 
     def modify(

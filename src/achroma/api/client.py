@@ -111,10 +111,12 @@ class AsyncClient(_BackendUser):
 
     @property
     def tenant(self) -> str:
+        """The tenant this client is scoped to."""
         return self._tenant
 
     @property
     def database(self) -> str:
+        """The database this client is scoped to."""
         return self._database
 
     async def _check_tenant_database(self, tenant: str, database: str) -> None:
@@ -147,6 +149,8 @@ class AsyncClient(_BackendUser):
         return await self._backend.get_max_batch_size()
 
     async def get_user_identity(self) -> UserIdentity:
+        """Who the server takes this client to be (user, tenant, databases); the local
+        engine answers the default tenant and database."""
         return await self._backend.get_user_identity()
 
     async def reset(self) -> bool:

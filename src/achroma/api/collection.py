@@ -192,10 +192,12 @@ class AsyncCollection:
 
     @property
     def name(self) -> str:
+        """The collection's name."""
         return self._model.name
 
     @property
     def metadata(self) -> CollectionMetadata | None:
+        """The collection's metadata, as last set (None when it has none)."""
         return self._model.metadata
 
     @property
@@ -215,18 +217,23 @@ class AsyncCollection:
 
     @property
     def tenant(self) -> str:
+        """The tenant the collection belongs to."""
         return self._model.tenant
 
     @property
     def database(self) -> str:
+        """The database the collection belongs to."""
         return self._model.database
 
     @property
     def embedding_function(self) -> CollectionEmbeddingFunction | None:
+        """The function this handle embeds documents and query texts with (None: the
+        one the collection records, else the default model)."""
         return self._embedding_function
 
     @property
     def data_loader(self) -> DataLoader[Loadable] | None:
+        """The loader that reads `uris` into data for embedding and for `include=["data"]`."""
         return self._data_loader
 
     async def modify(

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypeAlias, TypedDict, Union
 from uuid import UUID
 
 import numpy as np
 import numpy.typing as npt
 
 MetadataValue = str | int | float | bool | list[str] | list[int] | list[float] | list[bool]
-Metadata = dict[str, MetadataValue]
-Where = dict[str, Any]
-WhereDocument = dict[str, Any]
+Metadata: TypeAlias = Mapping[str, MetadataValue]
 Include = Literal["documents", "embeddings", "metadatas", "distances", "uris", "data"]
 Embedding = npt.NDArray[np.float32]
+
+# The filter grammar, with chromadb's names (`chromadb.base_types`).
+LiteralValue: TypeAlias = str | int | float | bool
+LogicalOperator = Literal["$and", "$or"]
+WhereOperator = Literal["$gt", "$gte", "$lt", "$lte", "$ne", "$eq"]
+InclusionExclusionOperator = Literal["$in", "$nin"]
+ArrayContainsOperator = Literal["$contains", "$not_contains"]
+OperatorExpression: TypeAlias = Union[  # noqa: UP007 (a runtime alias on Python 3.10)
+    dict[WhereOperator | LogicalOperator, LiteralValue],
+    dict[InclusionExclusionOperator, list[LiteralValue]],
+    dict[ArrayContainsOperator, LiteralValue],
+]
+Where: TypeAlias = dict[str, Union[LiteralValue, OperatorExpression, list["Where"]]]  # noqa: UP007
+WhereDocumentOperator = Literal["$contains", "$not_contains", "$regex", "$not_regex", "$and", "$or"]
+WhereDocument: TypeAlias = dict[WhereDocumentOperator, Union[str, list["WhereDocument"]]]  # noqa: UP007
 
 
 class Tenant(TypedDict):
@@ -58,11 +72,13 @@ class CollectionModel:
 
 
 class GetResult(TypedDict):
+    """`Collection.get`'s records in columnar form; fields not included are None."""
+
     ids: list[str]
-    embeddings: Any
+    embeddings: npt.NDArray[np.float64] | None
     documents: list[str | None] | None
     uris: list[str | None] | None
-    data: Any
+    data: list[Any] | None
     metadatas: list[Metadata | None] | None
     included: list[Include]
 
@@ -72,11 +88,13 @@ class DeleteResult(TypedDict):
 
 
 class QueryResult(TypedDict):
+    """`Collection.query`'s records, one columnar batch per query, nearest first."""
+
     ids: list[list[str]]
-    embeddings: Any
+    embeddings: list[npt.NDArray[np.float64]] | None
     documents: list[list[str | None]] | None
     uris: list[list[str | None]] | None
-    data: Any
+    data: list[list[Any]] | None
     metadatas: list[list[Metadata | None]] | None
     distances: list[list[float]] | None
     included: list[Include]

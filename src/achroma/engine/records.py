@@ -17,7 +17,7 @@ import numpy as np
 
 from achroma.core.filters import DocumentNode, WhereNode
 from achroma.core.requests import RecordFilter
-from achroma.engine.filters import (
+from achroma.engine.filter_sql import (
     Rows,
     SqlFilter,
     compile_where,

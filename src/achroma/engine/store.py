@@ -37,7 +37,7 @@ import aiosqlite
 import anyio
 
 from achroma.engine.filelock import FileLock
-from achroma.engine.filters import regexp
+from achroma.engine.filter_sql import regexp
 from achroma.engine.migrations import migrate
 from achroma.errors import InternalError
 
