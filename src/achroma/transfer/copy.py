@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from achroma.api.client import AsyncClient
 from achroma.api.collection import AsyncCollection
-from achroma.api.configuration import Recorded
+from achroma.api.configuration import DEFAULT_HNSW, LEGACY_FUNCTION, Recorded
 from achroma.errors import NotFoundError
 from achroma.progress import Progress
 from achroma.transfer.pages import INCLUDE, Page, Record, SourceCollection, read_pages
@@ -168,12 +168,22 @@ def configuration_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]
     """The parts of two stored configurations that differ, as `hnsw.space`-style names."""
     differing = []
     for key in CONFIGURATION_KEYS:
-        x, y = a.get(key) or {}, b.get(key) or {}
+        x, y = _normal(key, a.get(key)), _normal(key, b.get(key))
         if isinstance(x, dict) and isinstance(y, dict) and key != "embedding_function":
             differing += [f"{key}.{k}" for k in sorted(x.keys() | y.keys()) if x.get(k) != y.get(k)]
         elif x != y:
             differing.append(key)
     return differing
+
+
+def _normal(key: str, value: Any) -> Any:
+    """A part of a configuration with what is left out spelled out, so that, e.g., a
+    collection created with no configuration equals one created with the defaults."""
+    if key == "hnsw":
+        return {**DEFAULT_HNSW, **(value or {})}
+    if key == "embedding_function":
+        return value or LEGACY_FUNCTION
+    return value or {}
 
 
 async def present(target: AsyncCollection, ids: list[str]) -> set[str]:

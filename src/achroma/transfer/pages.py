@@ -106,7 +106,7 @@ class Page:
             list(result["ids"]),
             as_float32(result.get("embeddings")),
             _column(result.get("documents")),
-            _column(result.get("metadatas")),
+            _column(_no_empty(result.get("metadatas"))),
             _column(result.get("uris")),
         )
 
@@ -175,6 +175,14 @@ def _column(values: Any) -> Any:
         return None
     values = list(values)
     return values if any(v is not None for v in values) else None
+
+
+def _no_empty(metadatas: Any) -> Any:
+    """Metadatas with {} as None: chromadb gives {} for a record that has a URI and no
+    metadata, and a write takes None there, never {}."""
+    if metadatas is None:
+        return None
+    return [m if m else None for m in metadatas]
 
 
 def rows_per_request(record_bytes: int, batch_size: int) -> int:
