@@ -172,3 +172,10 @@ def test_the_export_command_exits_2_for_a_missing_collection(
     code = cli.main(["export", str(tmp_path / "src"), "nope", str(tmp_path / "f.jsonl")])
     assert code == 2
     assert "achroma export: " in capsys.readouterr().err
+
+
+async def test_a_file_that_is_not_json_is_refused(tmp_path: Path) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("just some notes\n")
+    with pytest.raises(ValueError, match="Not an achroma export file"):
+        ExportFile.open(file)

@@ -197,11 +197,16 @@ def _record(line: bytes) -> Record:
 
 
 def _json_lines(path: Path) -> tuple[dict[str, Any], Iterator[Record]]:
-    file = path.open("rb")
-    header = json.loads(file.readline() or b"null")
+    with path.open("rb") as file:
+        first = file.readline()
+    try:
+        header = json.loads(first or b"null")
+    except ValueError:
+        header = None  # not JSON: ExportFile says what it is not
 
     def records() -> Iterator[Record]:
-        with file:
+        with path.open("rb") as file:
+            file.readline()
             yield from (_record(line) for line in file if line.strip())
 
     return header, records()

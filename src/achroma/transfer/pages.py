@@ -3,7 +3,6 @@ copies of a record (embeddings compared as float32 bits)."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
@@ -150,16 +149,20 @@ class Page:
         return self.select([i for i, id_ in enumerate(self.ids) if id_ not in ids])
 
     def record_bytes(self) -> int:
-        """The most bytes of JSON one of these records may take on the wire."""
+        """The most bytes of JSON one of these records may take on the wire (at worst 6
+        per character, escaped as \\uXXXX; a metadata's repr is about its JSON size)."""
         if not self.ids:
             return 1
-        vector = FLOAT_BYTES * (self.dimension or 0)
-        # 6: a character escaped as \uXXXX at worst.
-        texts = [
-            6 * (len(r.id) + len(r.document or "") + len(r.uri or "")) + len(json.dumps(r.metadata))
-            for r in self.records()
-        ]
-        return vector + max(texts) + 64
+        n = len(self)
+        documents = self.documents or [None] * n
+        uris = self.uris or [None] * n
+        metadatas = self.metadatas or [None] * n
+        rows = zip(self.ids, documents, uris, metadatas, strict=True)
+        texts = max(
+            6 * (len(id_) + len(document or "") + len(uri or "")) + 2 * len(repr(metadata))
+            for id_, document, uri, metadata in rows
+        )
+        return FLOAT_BYTES * (self.dimension or 0) + texts + 64
 
     def chunks(self, batch_size: int) -> Iterator[Page]:
         """This page in writes of at most `batch_size` records and about REQUEST_BUDGET
