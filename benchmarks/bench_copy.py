@@ -31,6 +31,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import achroma  # noqa: E402
 from achroma.transfer import Endpoint, open_destination, open_source  # noqa: E402
+from achroma.transfer.pages import Page, rows_per_request  # noqa: E402
 
 
 def build_chromadb(path: Path, n: int, dim: int) -> None:
@@ -63,6 +64,32 @@ async def timed_copy(src: str, dst: str) -> tuple[int, float]:
     return report.copied, seconds
 
 
+async def timed_plain_add(src: str, dst: str) -> tuple[int, float]:
+    """The floor: the same records added from memory by plain `add` calls of the same size
+    (what the destination's writes alone cost)."""
+    source = await achroma.AsyncPersistentClient(src)
+    collection = await source.get_collection("bench", embedding_function=None)
+    data = await collection.get(include=["embeddings", "documents", "metadatas"])
+    await source.close()
+    target = await achroma.AsyncPersistentClient(dst)
+    added = await target.create_collection(
+        "bench", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+    )
+    n, size = len(data["ids"]), rows_per_request(Page.from_result(data).record_bytes(), 5461)
+    started = time.perf_counter()
+    for start in range(0, n, size):
+        part = slice(start, start + size)
+        await added.add(
+            ids=data["ids"][part],
+            embeddings=data["embeddings"][part],
+            documents=data["documents"][part],
+            metadatas=data["metadatas"][part],
+        )
+    seconds = time.perf_counter() - started
+    await target.close()
+    return n, seconds
+
+
 def show(label: str, copied: int, seconds: float) -> None:
     print(f"{label:<28} {copied:>8} records {seconds:8.1f} s {copied / seconds:10,.0f} records/s")
 
@@ -82,6 +109,9 @@ def main() -> None:
             *asyncio.run(timed_copy(str(root / "chromadb"), str(root / "a"))),
         )
         show("achroma -> achroma", *asyncio.run(timed_copy(str(root / "a"), str(root / "b"))))
+        show(
+            "plain add (the floor)", *asyncio.run(timed_plain_add(str(root / "a"), str(root / "c")))
+        )
         if args.server:
             from http_servers import start_achroma
 

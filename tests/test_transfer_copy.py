@@ -22,6 +22,7 @@ from achroma.transfer import (
     open_destination,
     open_source,
 )
+from http_servers import needs_server_extra, start_achroma
 from transfer_data import assert_equal, chromadb_snapshot, fill_chromadb, records, snapshot
 
 pytestmark = pytest.mark.anyio
@@ -242,3 +243,18 @@ def test_the_command_rejects_a_malformed_header(
     code = cli.main(["copy", "http://localhost:1", str(tmp_path), "--src-header", "novalue"])
     assert code == 2
     assert "'NAME: VALUE'" in capsys.readouterr().err
+
+
+def test_the_command_sends_the_token_a_server_asks_for(
+    chromadb_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    needs_server_extra()
+    server = start_achroma(tmp_path / "served", "--token", "s3cret")
+    try:
+        args = ["copy", str(chromadb_dir), server.url, "--collection", "small"]
+        assert cli.main(args) == 2
+        assert cli.main([*args, "--dst-token", "s3cret"]) == 0
+        assert cli.main([*args, "--dst-header", "X-Chroma-Token: s3cret"]) == 0
+    finally:
+        server.stop()
+    assert "summary: 1 collection, all equal" in capsys.readouterr().out
