@@ -65,7 +65,7 @@ async def timed_copy(src: str, dst: str) -> tuple[int, float]:
 
 
 async def timed_plain_add(src: str, dst: str) -> tuple[int, float]:
-    """The floor: the same records added from memory by plain `add` calls of the same size
+    """The reference: the same records added from memory by plain `add` calls of the same size
     (what the destination's writes alone cost)."""
     source = await achroma.AsyncPersistentClient(src)
     collection = await source.get_collection("bench", embedding_function=None)
@@ -110,7 +110,7 @@ def main() -> None:
         )
         show("achroma -> achroma", *asyncio.run(timed_copy(str(root / "a"), str(root / "b"))))
         show(
-            "plain add (the floor)", *asyncio.run(timed_plain_add(str(root / "a"), str(root / "c")))
+            "plain add (reference)", *asyncio.run(timed_plain_add(str(root / "a"), str(root / "c")))
         )
         if args.server:
             from http_servers import start_achroma
