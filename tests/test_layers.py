@@ -19,12 +19,13 @@ ALLOWED: dict[str, set[str]] = {
     "_version": set(),
     "errors": set(),
     "config": set(),
+    "progress": set(),
     "emulation": {"errors"},
     "core": {"errors", "emulation"},
     "embeddings": {"errors", "core"},
     "data_loaders": {"embeddings", "errors"},
     "backend": {"core", "errors", "config"},
-    "engine": {"backend", "core", "emulation", "errors", "_version", "config"},
+    "engine": {"backend", "core", "emulation", "errors", "_version", "config", "progress"},
     "http": {"backend", "core", "emulation", "errors", "_version", "config"},
     "api": {"backend", "core", "config", "data_loaders", "embeddings", "emulation", "errors"},
     "sync": {"errors"},
@@ -32,6 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     "utils": {"embeddings", "data_loaders"},
     "clients": {"api", "backend", "core", "config", "engine", "http", "sync", "sync_api", "errors"},
     "server": {"api", "backend", "core", "config", "engine", "http", "emulation", "errors"},
+    "transfer": {"api", "clients", "core", "config", "errors", "progress"},
 }
 # The entry points: free to import any layer.
 TOP = {"__init__", "__main__", "cli"}

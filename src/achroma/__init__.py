@@ -60,6 +60,7 @@ from achroma.errors import (
     InvalidDimensionException,
     NotFoundError,
 )
+from achroma.transfer import copy
 
 AsyncClientAPI = AsyncClient
 
@@ -84,6 +85,7 @@ __all__ = [
     "CollectionMetadata",
     "CollectionModel",
     "configure",
+    "copy",
     "Database",
     "Documents",
     "DuplicateIDError",

@@ -7,6 +7,9 @@ or SIGTERM stops it gracefully: no new connections, in-flight requests finish (u
 `check --path ./chroma [--repair]` checks a store's SQLite data and vector indexes
 (`achroma.engine.check`): exit code 0 when healthy, 1 when problems are left, 2 when the
 path is not a store.
+
+`copy SRC DST`, `export PATH COLLECTION FILE` and `import PATH FILE` move collections
+between stores, servers and files (`achroma.transfer`; see docs/moving-data.md).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from achroma._version import __version__
 from achroma.config import SERVER_TOKEN_PROVIDERS, Settings
+from achroma.transfer import commands as transfer_commands
 
 if TYPE_CHECKING:
     from achroma.engine.check import Finding
@@ -99,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run FTS5's integrity-check, which holds SQLite's write lock while it runs",
     )
+    transfer_commands.add_parsers(commands)
     return parser
 
 
@@ -264,4 +269,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args)
     if args.command == "check":
         return check(args)
+    if args.command in transfer_commands.COMMANDS:
+        return transfer_commands.main(args)
     return 2  # pragma: no cover (argparse rejects unknown commands)

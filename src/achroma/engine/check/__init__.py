@@ -39,12 +39,12 @@ from achroma.engine.check.findings import (
     unresolved,
 )
 from achroma.engine.check.index_checks import check_collection
-from achroma.engine.check.progress import Progress, ProgressBar
 from achroma.engine.check.repairing import repair_findings
 from achroma.engine.check.session import Session, opened
 from achroma.engine.check.sqlite_checks import check_sqlite, fts_integrity_check
 from achroma.engine.check.stray_files import find_strays
 from achroma.engine.indexes import REBUILD_SLICE
+from achroma.progress import Progress, ProgressBar
 
 __all__ = [
     "DEFAULT_SAMPLE",

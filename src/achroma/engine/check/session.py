@@ -15,9 +15,9 @@ import aiosqlite
 
 from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT
 from achroma.engine.check.findings import NotAStore
-from achroma.engine.check.progress import Progress
 from achroma.engine.indexes import INDEX_DIR
 from achroma.engine.store import BUSY_TIMEOUT_MS, DB_FILE
+from achroma.progress import Progress
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Progress of the long steps of `achroma check`: none, or a one-line bar."""
+"""Progress of long steps (`achroma check`, `achroma copy`): none, or a one-line bar."""
 
 from __future__ import annotations
 
@@ -21,13 +21,20 @@ class Progress:
 
 class ProgressBar(Progress):
     """A one-line bar on `stream`, redrawn at most every `interval` seconds and erased when
-    the step ends. Steps of known size show once they have run `delay` seconds."""
+    the step ends. Steps of known size show once they have run `delay` seconds; with `rate`,
+    the bar also shows items per second and, for a known size, the time left."""
 
     def __init__(
-        self, stream: TextIO, *, delay: float = 0.0, interval: float = 0.1, width: int = 30
+        self,
+        stream: TextIO,
+        *,
+        delay: float = 0.0,
+        interval: float = 0.1,
+        width: int = 30,
+        rate: bool = False,
     ) -> None:
         self.stream = stream
-        self.delay, self.interval, self.width = delay, interval, width
+        self.delay, self.interval, self.width, self.rate = delay, interval, width, rate
         self._label, self._count = "", 0
         self._total: int | None = None
         self._started = self._drawn_at = 0.0
@@ -64,6 +71,18 @@ class ProgressBar(Progress):
             line = f"{self._label} [{bar}] {self._count}/{self._total} {share:4.0%}"
         else:
             line = f"{self._label} ... {self._count or ''}".rstrip()
+        if self.rate:
+            line += self._speed(now - self._started)
         self.stream.write("\r" + line.ljust(self._shown))
         self.stream.flush()
         self._shown = max(self._shown, len(line))
+
+    def _speed(self, elapsed: float) -> str:
+        if elapsed <= 0 or not self._count:
+            return ""
+        per_sec = self._count / elapsed
+        text = f" {per_sec:,.0f}/s"
+        if self._total and per_sec > 0:
+            left = int(max(0, self._total - self._count) / per_sec)
+            text += f" ETA {left // 3600}:{left // 60 % 60:02d}:{left % 60:02d}"
+        return text
