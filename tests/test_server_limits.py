@@ -1,13 +1,15 @@
-"""`achroma run` under abuse (issue 13, item 4): slow and oversized headers and bodies, and
-the cap on connections. Raw sockets on 127.0.0.1; every loop is bounded and every socket has
+"""`achroma run` under abuse (issue 13, item 4): slow and oversized headers and bodies, the
+cap on connections, and an expensive read beside cheap ones. Raw sockets on 127.0.0.1; every loop is bounded and every socket has
 a timeout, so that no test runs longer than a few seconds."""
 
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 import pytest
@@ -192,3 +194,65 @@ def test_connections_over_the_cap_get_503(tmp_path_factory: pytest.TempPathFacto
         assert httpx.get(capped.api + "/heartbeat").status_code == 200
     finally:
         capped.stop()
+
+
+# --- an expensive read on one collection, and requests on another meanwhile ---
+
+DB = "/tenants/default_tenant/databases/default_database"
+# Linear in the documents (RE2), but each alternative scans all 40 MB of them.
+EXPENSIVE = {
+    "where_document": {
+        "$or": [{"$regex": f"{c}{c}[a-z ]*q{{4}}[0-9]"} for c in "abcdefgh"],
+    },
+    "include": [],
+}
+
+
+def _fill(path: Path) -> None:
+    import achroma
+
+    client = achroma.PersistentClient(path)
+    big = client.create_collection("big", embedding_function=None)
+    text = "".join(chr(97 + (i * 7919) % 26) if i % 9 else " " for i in range(4000))
+    for start in range(0, 10_000, 1000):
+        ids = [f"r{i}" for i in range(start, start + 1000)]
+        big.add(ids=ids, embeddings=[[1.0, 0.0]] * 1000, documents=[text] * 1000)
+    client.create_collection("small", embedding_function=None).add(
+        ids=["x"], embeddings=[[0.0, 1.0]]
+    )
+    client.close()
+
+
+def test_an_expensive_read_does_not_hold_up_other_collections(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    needs_server_extra()
+    path = tmp_path_factory.mktemp("isolation") / "data"
+    _fill(path)
+    server = start_achroma(path)
+    try:
+        with httpx.Client(base_url=server.api + DB, timeout=30) as client:
+            ids = {c["name"]: c["id"] for c in client.get("/collections").json()}
+            slow_done: list[float] = []
+
+            def expensive() -> None:
+                with httpx.Client(base_url=server.api + DB, timeout=30) as own:
+                    own.post(f"/collections/{ids['big']}/get", json=EXPENSIVE).raise_for_status()
+                slow_done.append(time.monotonic())
+
+            worker = threading.Thread(target=expensive)
+            started = time.monotonic()
+            worker.start()
+            time.sleep(0.05)
+            answered: list[float] = []
+            while worker.is_alive() and len(answered) < 50:
+                assert client.get(f"/collections/{ids['small']}/count").json() == 1
+                answered.append(time.monotonic())
+            worker.join(30)
+        # Several counts were answered while the expensive get ran, not one after it.
+        assert len([t for t in answered if t < slow_done[0]]) >= 2, (
+            f"expensive get: {slow_done[0] - started:.2f} s; counts at "
+            f"{[round(t - started, 2) for t in answered]}"
+        )
+    finally:
+        server.stop()
