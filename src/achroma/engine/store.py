@@ -28,6 +28,7 @@ nothing there again: `vanished()` notices, logs one warning, and close saves not
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -306,12 +307,15 @@ class Store:
             await _close_quietly(reader)
         await _close_quietly(self.writer)
 
-    def stop(self) -> None:
-        """Stop the connections' threads without a clean close (their loop is gone)."""
+    def stop(self) -> list[asyncio.Future[Any]]:
+        """Stop the connections' threads without a clean close (their loop is gone); on a
+        running loop, the futures say when each thread has stopped."""
         self.closed = True
+        stopping = []
         for connection in (*self.readers, self.writer):
             with contextlib.suppress(Exception):
-                connection.stop()
+                stopping.append(connection.stop())
+        return [f for f in stopping if f is not None]
 
 
 async def retry_busy(
