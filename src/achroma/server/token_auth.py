@@ -9,7 +9,10 @@ Tokens arrive as Chroma's clients send them: `X-Chroma-Token: <token>` or
         tenant: acme            # optional: "*" (the default) is every tenant
         databases: [main]       # optional: ["*"] (the default) is every database
 
-A single token given alone (`--token`) is an unbound user, as in Chroma.
+A single token given alone (`--token`) is an unbound user, as in Chroma. A user bound to a
+tenant may do everything inside it; one bound to some of its databases may read the tenant
+and use those databases, but not make or remove databases (`needs` says what each endpoint
+needs, `allowed` whether a user has it; docs/server.md has the table).
 """
 
 from __future__ import annotations
