@@ -32,6 +32,11 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # Longer than the 40 s keep-alive of Chroma's clients, so that the server is not the side
 # that closes an idle pooled connection just as a client reuses it.
 KEEP_ALIVE_SECS = 75
+# A request line and headers take a few hundred bytes and arrive in one packet.
+HEADER_TIMEOUT_SECS = 10.0
+MAX_HEADER_BYTES = 64 * 1024
+# Connections (or requests in flight) beyond this are answered 503.
+MAX_CONNECTIONS = 1024
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,6 +59,43 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="BYTES",
         help="largest request body accepted (Chroma's: just under 40 MiB)",
+    )
+    run.add_argument(
+        "--header-timeout",
+        type=float,
+        default=HEADER_TIMEOUT_SECS,
+        metavar="SECS",
+        help="a request's line and headers must arrive within this time, else 408 "
+        f"({HEADER_TIMEOUT_SECS:g})",
+    )
+    run.add_argument(
+        "--max-header-size",
+        type=int,
+        default=MAX_HEADER_BYTES,
+        metavar="BYTES",
+        help=f"larger request headers get 431 ({MAX_HEADER_BYTES})",
+    )
+    run.add_argument(
+        "--body-timeout",
+        type=float,
+        default=None,
+        metavar="SECS",
+        help="longest pause in a request body, and the time before --body-min-rate applies "
+        "(10); else 408",
+    )
+    run.add_argument(
+        "--body-min-rate",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="bytes/s a request body must average after --body-timeout (65536); else 408",
+    )
+    run.add_argument(
+        "--max-connections",
+        type=int,
+        default=MAX_CONNECTIONS,
+        metavar="N",
+        help=f"open connections (or requests in flight) beyond this get 503 ({MAX_CONNECTIONS})",
     )
     run.add_argument(
         "--graceful-timeout",
@@ -144,7 +186,12 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn
 
         from achroma.server.app import ServerConfig, create_app
-        from achroma.server.middleware import DEFAULT_MAX_BODY_BYTES
+        from achroma.server.middleware import (
+            DEFAULT_BODY_MIN_RATE,
+            DEFAULT_BODY_TIMEOUT,
+            DEFAULT_MAX_BODY_BYTES,
+        )
+        from achroma.server.protocol import guarded_protocol
     except ImportError as exc:
         print(
             f"achroma run needs the server extra ({exc.name} is missing): "
@@ -163,6 +210,8 @@ def run(args: argparse.Namespace) -> int:
         path=args.path,
         allow_reset=allow_reset,
         max_body_bytes=args.max_body_size or DEFAULT_MAX_BODY_BYTES,
+        body_timeout=args.body_timeout or DEFAULT_BODY_TIMEOUT,
+        body_min_rate=args.body_min_rate or DEFAULT_BODY_MIN_RATE,
         tokens=tokens,
         cors_allow_origins=tuple(settings.chroma_server_cors_allow_origins),
     )
@@ -182,6 +231,9 @@ def run(args: argparse.Namespace) -> int:
         access_log=False,
         lifespan="on",
         timeout_keep_alive=KEEP_ALIVE_SECS,
+        http=guarded_protocol(args.header_timeout, args.max_header_size),
+        # uvicorn counts the connection asking among the open ones.
+        limit_concurrency=args.max_connections + 1,
         timeout_graceful_shutdown=args.graceful_timeout,
     )
     return 0

@@ -135,9 +135,7 @@ def stop_all_other_threads() -> None:
         left = list(_engines.values())
         _engines.clear()
     for engine in left:
-        engine.store.closed = True
-        with contextlib.suppress(Exception):
-            engine.store.db.stop()
+        engine.store.stop()
 
 
 # Runs before the interpreter joins non-daemon threads (aiosqlite's), so exit never hangs on

@@ -16,6 +16,11 @@ Any number of processes may open one persistent path and read and write it at on
   the path.
 - WAL mode: readers never wait for writers, and every read sees every transaction committed
   (by any process) before it began.
+- Reads of a persistent store go through read-only connections of their own (`READERS`, each
+  with its own aiosqlite thread), the least busy one each time: a slow read (a `$regex` scan
+  of a large collection) holds up neither the writer nor the reads on the other connections,
+  and a read never sees a write transaction half done. Writes keep the one writer connection.
+  The in-memory store has one connection for everything.
 
 A store whose directory is deleted while it is open (a test's TemporaryDirectory) writes
 nothing there again: `vanished()` notices, logs one warning, and close saves nothing.
@@ -23,6 +28,7 @@ nothing there again: `vanished()` notices, logs one warning, and close saves not
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -61,6 +67,10 @@ BUSY_DEADLINE = 60.0
 _FIRST_BACKOFF = 0.005
 _MAX_BACKOFF = 0.25
 
+# Read-only connections of a persistent store: enough for a slow read or two beside the
+# ordinary ones, each one thread.
+READERS = 3
+
 # SQLITE_BUSY (with its extended codes BUSY_RECOVERY, BUSY_SNAPSHOT, BUSY_TIMEOUT) and
 # SQLITE_PROTOCOL (a WAL lock race SQLite gave up retrying): both mean "try again".
 _RETRYABLE = {5, 15}
@@ -77,16 +87,33 @@ def is_busy(exc: BaseException) -> bool:
     return str(exc).startswith(_RETRYABLE_MESSAGES)
 
 
+class _Reader(aiosqlite.Connection):
+    """A read-only connection that counts the calls queued on its thread (every call of an
+    aiosqlite connection or its cursors goes through `_execute`)."""
+
+    pending = 0
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        self.pending += 1
+        try:
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        finally:
+            self.pending -= 1
+
+
 class Store:
-    """One aiosqlite connection with a write lock; all SQL of one engine goes through it."""
+    """The writer connection with its write lock, and the read connections; all SQL of one
+    engine goes through them."""
 
     def __init__(
         self,
         db: aiosqlite.Connection,
         path: Path | None,
         identity: tuple[int, int] | None = None,
+        readers: Sequence[_Reader] = (),
     ) -> None:
-        self.db = db
+        self.writer = db
+        self.readers = list(readers)
         self.path = path
         self.write_lock = anyio.Lock()
         self.closed = False
@@ -95,6 +122,14 @@ class Store:
         self._db_file = os.path.abspath(path / DB_FILE) if path is not None else None
         self._identity = identity
         self._vanished = False
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        """The connection for the next read statement: the least busy reader (the writer when
+        the store has none). Writes go through `transaction()`."""
+        if not self.readers:
+            return self.writer
+        return min(self.readers, key=lambda r: r.pending)
 
     @property
     def where(self) -> str:
@@ -122,6 +157,7 @@ class Store:
     async def _connect(cls, path: Path | None) -> Store:
         where = f"the store at {path}" if path is not None else "the in-memory store"
         db: aiosqlite.Connection | None = None
+        readers: list[_Reader] = []
         try:
             target = ":memory:" if path is None else path / DB_FILE
             db = await aiosqlite.connect(target, isolation_level=None)
@@ -139,13 +175,18 @@ class Store:
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.create_function("regexp", 2, regexp, deterministic=True)
             await retry_busy(where, lambda: migrate(conn))
+            if path is not None:
+                for _ in range(READERS):
+                    readers.append(await _open_reader(path / DB_FILE))
         except BaseException as exc:
+            for reader in readers:
+                await _close_quietly(reader)
             if db is not None:
                 await _close_quietly(db)
             if isinstance(exc, sqlite3.Error):
                 raise InternalError(f"could not open {where}: {exc}") from exc
             raise
-        return cls(db, path, identity)
+        return cls(db, path, identity, readers)
 
     # --- reading and writing ---
 
@@ -174,7 +215,7 @@ class Store:
                 await stack.enter_async_context(self.write_lock)
             await self._begin()
             try:
-                yield self.db
+                yield self.writer
             except BaseException as exc:
                 with anyio.CancelScope(shield=True):
                     await self._rollback()
@@ -193,7 +234,7 @@ class Store:
             # Shielded: a BEGIN abandoned half-way would still run in aiosqlite's thread and
             # leave a transaction open that nobody ends, locking out every other process.
             with anyio.CancelScope(shield=True):
-                await self.db.execute("BEGIN IMMEDIATE")
+                await self.writer.execute("BEGIN IMMEDIATE")
 
         try:
             await retry_busy(self.where, begin)
@@ -205,18 +246,18 @@ class Store:
         be retried); rolled back and raised as an `InternalError` if it cannot commit."""
 
         async def commit() -> None:
-            await self.db.execute("COMMIT")
+            await self.writer.execute("COMMIT")
 
         try:
-            await retry_busy(self.where, commit, still_valid=lambda: self.db.in_transaction)
+            await retry_busy(self.where, commit, still_valid=lambda: self.writer.in_transaction)
         except sqlite3.Error as exc:
             await self._rollback()
             raise self._error("writing", exc) from exc
 
     async def _rollback(self) -> None:
         try:
-            if self.db.in_transaction:
-                await self.db.execute("ROLLBACK")
+            if self.writer.in_transaction:
+                await self.writer.execute("ROLLBACK")
         except (sqlite3.Error, ValueError):  # SQLite may have rolled back already
             logger.debug("rollback of %s failed", self.where, exc_info=True)
 
@@ -257,11 +298,24 @@ class Store:
         return self._vanished
 
     async def close(self) -> None:
-        """Close the connection and stop its thread."""
+        """Close the connections (the writer last: it checkpoints the WAL) and stop their
+        threads."""
         if self.closed:
             return
         self.closed = True
-        await _close_quietly(self.db)
+        for reader in self.readers:
+            await _close_quietly(reader)
+        await _close_quietly(self.writer)
+
+    def stop(self) -> list[asyncio.Future[Any]]:
+        """Stop the connections' threads without a clean close (their loop is gone); on a
+        running loop, the futures say when each thread has stopped."""
+        self.closed = True
+        stopping = []
+        for connection in (*self.readers, self.writer):
+            with contextlib.suppress(Exception):
+                stopping.append(connection.stop())
+        return [f for f in stopping if f is not None]
 
 
 async def retry_busy(
@@ -285,6 +339,24 @@ async def retry_busy(
             logger.debug("%s is busy (%s); retrying", where, exc)
         await anyio.sleep(backoff * random.uniform(0.5, 1.5))
         backoff = min(backoff * 2, _MAX_BACKOFF)
+
+
+async def _open_reader(file: Path) -> _Reader:
+    """A read-only connection to the store's database (its schema is already made)."""
+
+    def connector() -> sqlite3.Connection:
+        return sqlite3.connect(file, isolation_level=None)
+
+    reader = _Reader(connector, iter_chunk_size=64)
+    try:
+        await reader
+        await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await reader.execute("PRAGMA query_only = ON")
+        await reader.create_function("regexp", 2, regexp, deterministic=True)
+    except BaseException:
+        await _close_quietly(reader)
+        raise
+    return reader
 
 
 async def _close_quietly(db: aiosqlite.Connection) -> None:

@@ -22,7 +22,14 @@ from starlette.responses import Response
 from achroma.config import Settings
 from achroma.engine.local import LocalBackend
 from achroma.server.boundary import guarded
-from achroma.server.middleware import DEFAULT_MAX_BODY_BYTES, AccessLog, BodySizeLimit
+from achroma.server.middleware import (
+    DEFAULT_BODY_MIN_RATE,
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES,
+    AccessLog,
+    BodyDeadline,
+    BodySizeLimit,
+)
 from achroma.server.routes import routes
 from achroma.server.token_auth import TokenAuth, Tokens
 
@@ -35,6 +42,9 @@ class ServerConfig:
         path: the persistent directory; None serves an in-memory store.
         allow_reset: whether `POST /api/v2/reset` may delete everything.
         max_body_bytes: the largest request body accepted (Chroma's limit by default).
+        body_timeout: the longest pause in a request body, and the time its first bytes
+            get before `body_min_rate` applies (seconds).
+        body_min_rate: the average rate (bytes/s) a body must keep up after `body_timeout`.
         tokens: when given, every request but heartbeat, healthcheck, version and the
             pre-flight checks needs one of these tokens.
         cors_allow_origins: origins browsers may call the API from (Chroma's
@@ -44,6 +54,8 @@ class ServerConfig:
     path: str | Path | None = "./chroma"
     allow_reset: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    body_min_rate: int = DEFAULT_BODY_MIN_RATE
     tokens: Tokens | None = None
     cors_allow_origins: tuple[str, ...] = ()
 
@@ -73,7 +85,11 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         finally:
             await backend.close()
 
-    middleware = [Middleware(AccessLog)]
+    middleware = [
+        Middleware(AccessLog),
+        # Outside auth and the size limit, so that their early answers close the connection.
+        Middleware(BodyDeadline, timeout=config.body_timeout, min_rate=config.body_min_rate),
+    ]
     if config.cors_allow_origins:
         # As Chroma's server: before auth, so that a browser's pre-flight request needs no token.
         middleware.append(

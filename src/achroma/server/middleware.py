@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: a request body size limit and structured access logs."""
+"""Pure ASGI middleware: request body limits (size, read deadline) and structured access
+logs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import time
 from typing import Any
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from achroma.server.errors import GENERIC, WireError, send_error
@@ -15,7 +17,12 @@ access_logger = logging.getLogger("achroma.access")
 
 # Chroma's server refuses bodies of 40 MiB and more.
 DEFAULT_MAX_BODY_BYTES = 40 * 1024 * 1024 - 1
+CLOSE = (b"connection", b"close")
 TOO_LARGE = "Failed to buffer the request body: length limit exceeded"
+# The body's first seconds, and the longest pause between two of its pieces.
+DEFAULT_BODY_TIMEOUT = 10.0
+# After its first seconds, a body must arrive at least this fast on average (bytes/s).
+DEFAULT_BODY_MIN_RATE = 64 * 1024
 
 
 class BodySizeLimit:
@@ -47,6 +54,62 @@ class BodySizeLimit:
             return message
 
         await self.app(scope, limited, send)
+
+
+class BodyDeadline:
+    """Answer 408 when a request body arrives too slowly: no pause between two of its pieces
+    longer than `timeout` seconds, and the whole body within `timeout` seconds plus one second
+    per `min_rate` bytes received.
+
+    A response sent before its request's body was read whole (this 408, a 413, a 401, any
+    answer that needs no body) closes the connection: the server would otherwise go on
+    reading and discarding the rest of the body, for as long as the client sends it.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        timeout: float = DEFAULT_BODY_TIMEOUT,
+        min_rate: int = DEFAULT_BODY_MIN_RATE,
+    ) -> None:
+        self.app = app
+        self.timeout = timeout
+        self.min_rate = min_rate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        unread = headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
+        started = time.monotonic()
+        received = 0
+
+        async def timed() -> Message:
+            nonlocal received, unread
+            deadline = started + self.timeout + received / self.min_rate
+            with anyio.move_on_after(max(min(self.timeout, deadline - time.monotonic()), 0)) as w:
+                message = await receive()
+            if w.cancelled_caught:
+                # Raised inside the endpoint's body read, which answers it as a 408.
+                raise WireError(408, GENERIC, self._message())
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                unread = unread and message.get("more_body", False)
+            return message
+
+        async def answer(message: Message) -> None:
+            if message["type"] == "http.response.start" and unread:
+                message = {**message, "headers": [*message.get("headers", []), CLOSE]}
+            await send(message)
+
+        await self.app(scope, timed, answer)
+
+    def _message(self) -> str:
+        return (
+            f"Request body not received in time: at most {self.timeout:g} s between two "
+            f"pieces, and {self.min_rate} bytes/s on average after the first {self.timeout:g} s"
+        )
 
 
 class AccessLog:

@@ -123,9 +123,15 @@ async def create_database(request: Request) -> Any:
 @endpoint()
 async def list_databases(request: Request) -> Any:
     limit, offset = page(request)
-    found = await validated(
-        admin(request).list_databases(limit, offset, tenant=path(request, "tenant"))
-    )
+    tenant = path(request, "tenant")
+    user = getattr(request.state, "user", None)  # set by token auth
+    if user is None or user.all_databases:
+        found = await validated(admin(request).list_databases(limit, offset, tenant=tenant))
+    else:
+        # A token bound to some databases sees only those, paged after the filter.
+        every = await validated(admin(request).list_databases(tenant=tenant))
+        found = [d for d in every if d["name"] in user.databases][offset or 0 :]
+        found = found[:limit] if limit is not None else found
     return [wire.database_to_json(d) for d in found]
 
 

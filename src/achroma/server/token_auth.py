@@ -9,11 +9,15 @@ Tokens arrive as Chroma's clients send them: `X-Chroma-Token: <token>` or
         tenant: acme            # optional: "*" (the default) is every tenant
         databases: [main]       # optional: ["*"] (the default) is every database
 
-A single token given alone (`--token`) is an unbound user, as in Chroma.
+A single token given alone (`--token`) is an unbound user, as in Chroma. A user bound to a
+tenant may do everything inside it; one bound to some of its databases may read the tenant
+and use those databases, but not make or remove databases (`needs` says what each endpoint
+needs, `allowed` whether a user has it; docs/server.md has the table).
 """
 
 from __future__ import annotations
 
+import enum
 import re
 import string
 from collections.abc import Iterable, Mapping
@@ -31,8 +35,8 @@ PUBLIC_PATHS = frozenset(
     {"/api/v2/heartbeat", "/api/v2/healthcheck", "/api/v2/version", "/api/v2/pre-flight-checks"}
 )
 _TOKEN_CHARS = frozenset(string.digits + string.ascii_letters + string.punctuation)
-_SCOPED = re.compile(r"^/api/v2/tenants/(?P<tenant>[^/]+)(?:/databases/(?P<database>[^/]+))?")
-_CRN = re.compile(r"^/api/v2/collections/(?P<tenant>[^/:]+):(?P<database>[^/:]+):")
+_TENANTS = "/api/v2/tenants/"
+_CRN = re.compile(r"^/api/v2/collections/(?P<tenant>[^/:]+):(?P<database>[^/:]+):[^/:]+$")
 
 
 @dataclass(frozen=True)
@@ -43,10 +47,13 @@ class User:
     tenant: str = ANY
     databases: tuple[str, ...] = (ANY,)
 
-    def may_use(self, tenant: str | None, database: str | None) -> bool:
-        if tenant is not None and self.tenant not in (ANY, tenant):
-            return False
-        return database is None or ANY in self.databases or database in self.databases
+    @property
+    def all_databases(self) -> bool:
+        return ANY in self.databases
+
+    @property
+    def unbound(self) -> bool:
+        return self.tenant == ANY and self.all_databases
 
     def identity(self) -> dict[str, Any]:
         return {"user_id": self.id, "tenant": self.tenant, "databases": list(self.databases)}
@@ -113,19 +120,59 @@ def token_of(headers: Mapping[bytes, bytes]) -> str | None:
     return token.decode("latin-1").strip()
 
 
-def _target(path: str) -> tuple[str | None, str | None, bool]:
-    """The tenant and database a request reaches, and whether it needs an unbound token."""
-    if path == "/api/v2/reset" or (path.rstrip("/") == "/api/v2/tenants"):
-        return None, None, True
-    found = _SCOPED.match(path) or _CRN.match(path)
-    if found is None:
-        return None, None, False
-    return found["tenant"], found.groupdict().get("database"), False
+class Need(enum.Enum):
+    """What a request needs of its token (docs/server.md has the table by endpoint)."""
+
+    ANY_TOKEN = enum.auto()  # who am I
+    SERVER = enum.auto()  # an unbound token: tenants, reset
+    TENANT = enum.auto()  # the tenant: read it, list databases (a bound token: its own)
+    TENANT_ADMIN = enum.auto()  # all of the tenant's databases: create, delete, change
+    DATABASE = enum.auto()  # the database: read it, its collections and records
+
+
+def needs(method: str, path: str) -> tuple[Need, str | None, str | None]:
+    """What a request needs of its token, and the tenant and database it reaches.
+
+    A path this table does not name (beyond the API, a malformed CRN) needs an unbound token.
+    """
+    path = path.rstrip("/")
+    if path == "/api/v2/auth/identity":
+        return Need.ANY_TOKEN, None, None
+    if path.startswith(_TENANTS):
+        tenant, *rest = path[len(_TENANTS) :].split("/")
+        if not tenant or "" in rest:
+            return Need.SERVER, None, None
+        if rest[:1] == ["databases"] and len(rest) > 1:
+            database = rest[1]
+            if method == "DELETE" and len(rest) == 2:
+                return Need.TENANT_ADMIN, tenant, database
+            return Need.DATABASE, tenant, database
+        if method == "GET" and rest in ([], ["databases"]):
+            return Need.TENANT, tenant, None
+        return Need.TENANT_ADMIN, tenant, None
+    found = _CRN.match(path)
+    if found is not None:
+        return Need.DATABASE, found["tenant"], found["database"]
+    return Need.SERVER, None, None
+
+
+def allowed(user: User, need: Need, tenant: str | None, database: str | None) -> bool:
+    """Whether `user` may make a request with these `needs`."""
+    if need is Need.ANY_TOKEN or user.unbound:
+        return True
+    if need is Need.SERVER or user.tenant not in (ANY, tenant):
+        return False
+    if need is Need.TENANT:
+        return True
+    if need is Need.TENANT_ADMIN:
+        return user.all_databases
+    return user.all_databases or database in user.databases
 
 
 class TokenAuth:
-    """Refuse requests without a known token (401) or beyond the token's tenant (403); the
-    authenticated `User` is left in the request state as `user`."""
+    """Refuse requests without a known token (401) or beyond what the token may reach (403,
+    by `needs` and `allowed`); the authenticated `User` is left in the request state as
+    `user`."""
 
     def __init__(self, app: ASGIApp, tokens: Tokens) -> None:
         self.app = app
@@ -143,8 +190,7 @@ class TokenAuth:
         if user is None:
             await send_error(send, 403, "AuthError", "Forbidden")
             return
-        tenant, database, needs_unbound = _target(scope["path"])
-        if (needs_unbound and user.tenant != ANY) or not user.may_use(tenant, database):
+        if not allowed(user, *needs(scope["method"], scope["path"])):
             await send_error(send, 403, "AuthError", "Forbidden")
             return
         scope.setdefault("state", {})["user"] = user
