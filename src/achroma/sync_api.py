@@ -10,12 +10,8 @@ from uuid import UUID
 
 from achroma import sync
 from achroma.api.client import AsyncAdminAPI, AsyncClient
-from achroma.api.collection import (
-    DEFAULT_EMBEDDING_FUNCTION,
-    AsyncCollection,
-    CollectionEmbeddingFunction,
-    OneOrMany,
-)
+from achroma.api.collection import AsyncCollection, OneOrMany
+from achroma.api.embedding_inputs import DEFAULT_EMBEDDING_FUNCTION, CollectionEmbeddingFunction
 from achroma.api.types import ID, CollectionMetadata, UpdateMetadata
 from achroma.config import Settings
 from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT

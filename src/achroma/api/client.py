@@ -5,12 +5,9 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, TypeVar
 
-from achroma.api.collection import (
-    DEFAULT_EMBEDDING_FUNCTION,
-    AsyncCollection,
-    CollectionEmbeddingFunction,
-)
+from achroma.api.collection import AsyncCollection
 from achroma.api.configuration import create_configuration, create_json
+from achroma.api.embedding_inputs import DEFAULT_EMBEDDING_FUNCTION, CollectionEmbeddingFunction
 from achroma.api.types import CollectionMetadata
 from achroma.api.validation import (
     collection_name_problem,

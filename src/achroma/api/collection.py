@@ -18,6 +18,13 @@ from achroma.api.configuration import (
     update_json,
     updated_configuration,
 )
+from achroma.api.embedding_inputs import (
+    EMBEDDABLE,
+    NO_LOADER_MESSAGE,
+    CollectionEmbeddingFunction,
+    Embedder,
+    Inputs,
+)
 from achroma.api.record_inputs import (
     check_embeddings_finite,
     check_encodable,
@@ -61,69 +68,23 @@ from achroma.core.models import (
 )
 from achroma.core.records import RecordBatch
 from achroma.core.requests import DeleteRequest, GetRequest, QueryRequest, RecordFilter
-from achroma.data_loaders import URI, DataLoader, Loadable, load
+from achroma.data_loaders import URI, DataLoader, Loadable
 from achroma.embeddings import (
-    DefaultEmbeddingFunction,
-    embed,
     embedding_function_from_config,
     embedding_function_to_config,
     overwrite_embedding_function,
     validate_embedding_function,
 )
 from achroma.embeddings.protocol import (
-    AsyncEmbeddingFunction,
     Document,
-    Documents,
     Embedding,
-    EmbeddingFunction,
     Image,
-    Images,
     PyEmbedding,
 )
 from achroma.errors import InvalidArgumentError
 
 T = TypeVar("T")
 OneOrMany: TypeAlias = Union[T, list[T]]  # noqa: UP007 (a runtime alias on Python 3.10)
-# What `embedding_function=` takes: chromadb's protocol or achroma's async one, embedding
-# documents or images (chromadb's `EmbeddingFunction[Embeddable]` would refuse a function
-# of documents only, its type parameter being contravariant).
-CollectionEmbeddingFunction: TypeAlias = Union[  # noqa: UP007
-    EmbeddingFunction[Documents],
-    EmbeddingFunction[Images],
-    AsyncEmbeddingFunction[Documents],
-    AsyncEmbeddingFunction[Images],
-]
-
-
-# The default argument of every `embedding_function=` parameter, as in chromadb: it stands
-# for "the function the collection recorded, else the default model" (creating it loads
-# nothing; the model is read on first use).
-DEFAULT_EMBEDDING_FUNCTION: Any = DefaultEmbeddingFunction()
-
-NO_LOADER_MESSAGE = "You must set a data loader on the collection if loading from URIs."
-
-NO_FUNCTION_MESSAGE = (
-    "You must provide an embedding function to compute embeddings."
-    "https://docs.trychroma.com/guides/embeddings"
-)
-
-
-@dataclasses.dataclass
-class Inputs:
-    """What an embedding function can embed, one list per record or query (None: not given)."""
-
-    documents: list[Any] | None
-    images: list[Any] | None
-    uris: list[Any] | None
-
-
-# The inputs each operation embeds when no embeddings are given, in chromadb's terms.
-EMBEDDABLE = {
-    "add": ("documents", "images", "uris"),
-    "query": ("documents", "images", "uris"),
-    "upsert": ("documents", "images"),
-    "update": ("documents", "images"),
-}
 
 
 def with_uris(include: list[Include]) -> tuple[Include, ...]:
@@ -163,10 +124,7 @@ class AsyncCollection:
             validate_embedding_function(embedding_function)
         self._backend = backend
         self._model = model
-        self._embedding_function = embedding_function
-        # The function rebuilt from the configuration, and the record it was built from.
-        self._recorded: tuple[Any, Any] | None = None
-        self._data_loader = data_loader
+        self._embedder = Embedder(embedding_function, data_loader)
 
     def __repr__(self) -> str:
         return f"AsyncCollection(name={self.name})"
@@ -229,12 +187,12 @@ class AsyncCollection:
     def embedding_function(self) -> CollectionEmbeddingFunction | None:
         """The function this handle embeds documents and query texts with (None: the
         one the collection records, else the default model)."""
-        return self._embedding_function
+        return self._embedder.function
 
     @property
     def data_loader(self) -> DataLoader[Loadable] | None:
         """The loader that reads `uris` into data for embedding and for `include=["data"]`."""
-        return self._data_loader
+        return self._embedder.data_loader
 
     async def modify(
         self,
@@ -390,7 +348,7 @@ class AsyncCollection:
                 # upsert and update store them beside what they embed.
                 inputs = Inputs(document_list, image_list, uri_list if op == "add" else None)
                 if op != "update" or inputs.documents is not None or inputs.images is not None:
-                    vectors = await self._embed_inputs(inputs, EMBEDDABLE[op])
+                    vectors = await self._embed(inputs, EMBEDDABLE[op])
         check_uris(uri_list)
         check_encodable(id_list, metadata_list, document_list, uri_list)
         if op == "add":
@@ -399,45 +357,11 @@ class AsyncCollection:
             check_embeddings_finite(vectors)
         return RecordBatch(id_list, vectors, metadata_list, document_list, uri_list)
 
-    async def _embed_inputs(
+    async def _embed(
         self, inputs: Inputs, fields: tuple[str, ...], *, is_query: bool = False
     ) -> npt.NDArray[np.float32]:
-        """Embed the one field of `inputs` that is given: documents, images, or the data the
-        data loader reads from URIs."""
-        given = [f for f in fields if getattr(inputs, f) is not None]
-        if len(given) != 1:
-            raise ValueError(f"Exactly one of {', '.join(fields)} must be provided")
-        field = given[0]
-        data: Any = getattr(inputs, field)
-        if field == "documents" and any(d is None for d in data):
-            raise ValueError("Expected every document to be a str when computing embeddings")
-        if field == "uris":
-            data = await self._load(data)
-        vectors = await embed(self._function(), data, is_query=is_query)
-        return normalize_embeddings(vectors)
-
-    async def _load(self, uris: list[Any]) -> Any:
-        if self._data_loader is None:
-            raise ValueError(NO_LOADER_MESSAGE)
-        return await load(self._data_loader, uris)
-
-    def _function(self) -> Any:
-        """The function that embeds documents and query texts, chosen as chromadb does: the
-        caller's own; else the one the configuration records; else, for a collection that
-        records nothing, the default model; a legacy record needs the caller's function."""
-        function = self._embedding_function
-        if function is not None and not isinstance(function, DefaultEmbeddingFunction):
-            return function
         record = self._model.configuration.get("embedding_function")
-        if self._recorded is None or self._recorded[0] != record:
-            self._recorded = (record, embedding_function_from_config(record))
-        if self._recorded[1] is not None:
-            return self._recorded[1]
-        if record is None:
-            return function if function is not None else DEFAULT_EMBEDDING_FUNCTION
-        if function is None:
-            raise ValueError(NO_FUNCTION_MESSAGE)
-        return function
+        return await self._embedder.embed(inputs, fields, record, is_query=is_query)
 
     async def get(
         self,
@@ -461,7 +385,7 @@ class AsyncCollection:
             )
             selection = self._parse_filters(id_list, where, where_document)
             include = validate_include(include, allow_distances=False)
-            if "data" in include and self._data_loader is None:
+            if "data" in include and self._embedder.data_loader is None:
                 raise ValueError(NO_LOADER_MESSAGE)
         validate_get_limit_offset(limit, offset)
         check_encodable(id_list)
@@ -470,7 +394,7 @@ class AsyncCollection:
         request = GetRequest(selection, limit, offset, with_uris(include))
         result = await self._backend.get(self._model, request)
         if "data" in include and result["uris"] is not None:
-            result["data"] = await self._load(result["uris"])
+            result["data"] = await self._embedder.load(result["uris"])
         return result
 
     async def peek(self, limit: int = 10) -> GetResult:
@@ -529,15 +453,15 @@ class AsyncCollection:
             filters = self._parse_filters(None, where, where_document)
             id_list = normalize_query_ids(ids)
             if vectors is None:
-                vectors = await self._embed_inputs(inputs, EMBEDDABLE["query"], is_query=True)
+                vectors = await self._embed(inputs, EMBEDDABLE["query"], is_query=True)
         check_encodable(id_list)
         check_u32(n)
         check_sendable(filters.where, filters.where_document)
         selection = dataclasses.replace(filters, ids=id_list)
         request = QueryRequest(vectors, n, selection, with_uris(include))
         result = await self._backend.query(self._model, request)
-        if "data" in include and self._data_loader is not None and result["uris"] is not None:
-            result["data"] = [await self._load(uris) for uris in result["uris"]]
+        if "data" in include and self.data_loader is not None and result["uris"] is not None:
+            result["data"] = [await self._embedder.load(uris) for uris in result["uris"]]
         return result
 
     async def delete(
@@ -594,4 +518,4 @@ class AsyncCollection:
         """
         validate_collection_name(new_name)
         model = await self._backend.fork_collection(self._model, new_name)
-        return AsyncCollection(self._backend, model, self._embedding_function, self._data_loader)
+        return AsyncCollection(self._backend, model, self.embedding_function, self.data_loader)
