@@ -40,6 +40,7 @@ from starlette.applications import Starlette  # noqa: E402
 from starlette.routing import Match  # noqa: E402
 
 from achroma.engine.catalog import RENAME_CONFLICT  # noqa: E402
+from achroma.engine.local import LocalBackend  # noqa: E402
 from achroma.server import ServerConfig, create_app  # noqa: E402
 
 LONG = os.environ.get("ACHROMA_LONG_TESTS") == "1"
@@ -140,13 +141,13 @@ def _exchange(send: Send, seeded: Mapping[Seeded, str], call: Call) -> None:
     _check(call, response)
 
 
-def _fuzz(send: Send, examples: int) -> None:
+def _fuzz(send: Send, examples: int, choices: list[Operation] | None = None) -> None:
     @settings(
         max_examples=examples,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
-    @given(call=calls())
+    @given(call=calls(choices))
     def answers_within_the_contract(call: Call) -> None:
         _exchange(send, _seed(send), call)
 
@@ -188,8 +189,10 @@ def test_every_operation_of_the_contract_has_a_route() -> None:
         assert Match.FULL in matches, operation
 
 
-# Vectors past float32's range are sent on purpose: numpy warns as it casts them.
+# Vectors past float32's range are sent on purpose: numpy warns as it casts them, and as it
+# finds the infinite distances (chromadb's answers too) of the query vectors among them.
 @pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 def test_the_app_answers_fuzzed_requests_within_the_contract(in_process: Send) -> None:
     _fuzz(in_process, 3_000 if LONG else 250)
 
@@ -199,6 +202,16 @@ def test_a_real_server_answers_fuzzed_requests_within_the_contract(
 ) -> None:
     with httpx.Client(base_url=achroma_server.url, timeout=BOUND_SECS) as client:
         _fuzz(client.request, 500 if LONG else 40)
+
+
+def test_the_fuzzer_finds_a_500(in_process: Send, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("segment")
+
+    monkeypatch.setattr(LocalBackend, "count", broken)
+    counts = [op for op in operations() if op.name == "count"]
+    with pytest.raises(AssertionError, match="answered 500"):
+        _fuzz(in_process, 20, counts)
 
 
 # --- what the fuzzer found ---
