@@ -8,7 +8,6 @@ query results, and error bodies `{"error": <wire name>, "message": ...}`.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
 from collections.abc import Callable
@@ -174,7 +173,7 @@ def embeddings_to_json(vectors: npt.NDArray[np.float32], as_base64: bool) -> JSO
 def _unpack(encoded: str) -> npt.NDArray[np.float32]:
     try:
         raw = base64.b64decode(encoded, validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, or a plain ValueError for non-ASCII text
         reason = "Invalid padding" if "padding" in str(exc) else str(exc)
         raise InvalidArgumentError(f"Invalid base64 string: {reason}") from None
     if len(raw) % 4:
