@@ -43,6 +43,7 @@ from achroma.clients import (
 )
 from achroma.clients import ClientFromSettings as Client
 from achroma.config import Settings, configure, get_settings
+from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT
 from achroma.core.models import (
     CollectionModel,
     Database,
@@ -52,6 +53,7 @@ from achroma.core.models import (
     Tenant,
     UserIdentity,
 )
+from achroma.drop_in import install_as_chromadb
 from achroma.embeddings import Documents, EmbeddingFunction, Embeddings
 from achroma.errors import (
     ChromaError,
@@ -87,6 +89,8 @@ __all__ = [
     "configure",
     "copy",
     "Database",
+    "DEFAULT_DATABASE",
+    "DEFAULT_TENANT",
     "Documents",
     "DuplicateIDError",
     "EmbeddingFunction",
@@ -97,6 +101,7 @@ __all__ = [
     "HttpClient",
     "IDs",
     "Include",
+    "install_as_chromadb",
     "InvalidArgumentError",
     "InvalidDimensionException",
     "Metadata",

@@ -1,0 +1,1 @@
+"""chromadb's ``chromadb.api.models``: one module per collection class."""
