@@ -14,6 +14,8 @@ class ChromaError(Exception):
 
     code: int = 400
     wire_name: str = "ChromaError"
+    # The `chroma-trace-id` a server sent with this error (over HTTP), as chromadb keeps it.
+    trace_id: str | None = None
 
     def message(self) -> str:
         return ", ".join(str(a) for a in self.args)

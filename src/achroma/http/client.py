@@ -156,7 +156,11 @@ class HttpBackend(Backend):
             params=params,
         )
         if response.status_code >= 400:
-            raise wire.error_from_json(response.status_code, response.reason_phrase, response.text)
+            error = wire.error_from_json(
+                response.status_code, response.reason_phrase, response.text
+            )
+            error.trace_id = response.headers.get("chroma-trace-id")
+            raise error
         return wire.loads(response.content) if response.content else None
 
     async def _pre_flight_checks(self) -> dict[str, Any]:

@@ -28,6 +28,8 @@ logger = logging.getLogger("achroma.server")
 
 GENERIC = "ChromaError"
 REQUEST_ID_HEADER = "x-request-id"
+# Sent with every error, as Chroma's server does; chromadb's clients keep it as `trace_id`.
+TRACE_ID_HEADER = "chroma-trace-id"
 
 
 class WireError(Exception):
@@ -63,17 +65,18 @@ def _json(status: int, body: wire.JSON, headers: dict[str, str] | None = None) -
 
 def error_response(exc: Exception) -> Response:
     """The answer to `exc`, raised while serving a request."""
+    trace = {TRACE_ID_HEADER: uuid.uuid4().hex}
     if isinstance(exc, WireError):
-        return _json(exc.status, wire.error_to_json(exc.name, exc.message))
+        return _json(exc.status, wire.error_to_json(exc.name, exc.message), trace)
     if isinstance(exc, (AlreadyExistsError, UniqueConstraintError)):
-        return _json(409, wire.error_to_json(GENERIC, exc.message()))
+        return _json(409, wire.error_to_json(GENERIC, exc.message()), trace)
     if isinstance(exc, ChromaError):
-        return _json(exc.code, wire.error_to_json(exc.wire_name, exc.message()))
-    request_id = uuid.uuid4().hex
+        return _json(exc.code, wire.error_to_json(exc.wire_name, exc.message()), trace)
+    request_id = trace[TRACE_ID_HEADER]
     logger.error("request %s failed with an unexpected error", request_id, exc_info=exc)
     message = f"Unexpected server error (request id {request_id}); the server log has the details"
     body = {**wire.error_to_json("InternalError", message), "request_id": request_id}
-    return _json(500, body, headers={REQUEST_ID_HEADER: request_id})
+    return _json(500, body, headers={**trace, REQUEST_ID_HEADER: request_id})
 
 
 async def send_error(send: Send, status: int, name: str, message: str) -> None:
@@ -86,6 +89,7 @@ async def send_error(send: Send, status: int, name: str, message: str) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(content)).encode()),
+                (TRACE_ID_HEADER.encode(), uuid.uuid4().hex.encode()),
             ],
         }
     )

@@ -298,6 +298,7 @@ def routes() -> list[BaseRoute]:
 
     return [
         r(V2 + "/heartbeat", heartbeat, "GET"),
+        r(V2, heartbeat, "GET"),  # chromadb's AsyncHttpClient.heartbeat asks here
         r(V2 + "/healthcheck", healthcheck, "GET"),
         r(V2 + "/version", version, "GET"),
         r(V2 + "/pre-flight-checks", pre_flight_checks, "GET"),
