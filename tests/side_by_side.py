@@ -12,11 +12,13 @@ when it is missing.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -298,3 +300,20 @@ def _compare_query(
             for j, (x, y) in enumerate(zip(e["ids"][qi], a["ids"][qi], strict=True)):
                 if x == y:
                     assert np.allclose(ae[j], ee[j], rtol=1e-6, atol=1e-7), (where, x, ae, ee)
+
+
+@contextlib.contextmanager
+def fresh_clients(chromadb: Any, directory: Path) -> Iterator[dict[str, Any]]:
+    """A chromadb client on a fresh `directory` (chromadb's process-wide ephemeral store keeps
+    metadata rows of deleted collections and hands them to new records) and achroma's
+    ephemeral client, closed after so the process's ephemeral store does not outlive the
+    test; by name."""
+    import achroma
+
+    ours = achroma.EphemeralClient()
+    try:
+        yield {"chromadb": chromadb.PersistentClient(str(directory)), "achroma": ours}
+    finally:
+        for c in ours.list_collections():
+            ours.delete_collection(c.name)
+        ours.close()

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-import achroma
+from side_by_side import fresh_clients
 
 chromadb = pytest.importorskip("chromadb")
 
@@ -23,26 +23,17 @@ HUGE = [10**400, 2**64, 2**63, 2**32, 2**32 - 1, 2**31, 10**6]
 def collections(tmp_path: Path) -> Any:
     """The same 50 records in chromadb and in achroma (whose client is closed after, so the
     process's ephemeral store does not outlive the test)."""
-    found, clients = {}, []
-    for name, module in (("chromadb", chromadb), ("achroma", achroma)):
-        # chromadb's own store in a fresh directory: its process-wide ephemeral store keeps
-        # metadata rows of deleted collections and hands them to new records.
-        client = (
-            module.PersistentClient(str(tmp_path / "chromadb"))
-            if module is chromadb
-            else module.EphemeralClient()
-        )
-        clients.append(client)
-        col = client.create_collection("numbers", embedding_function=None)
-        col.add(
-            ids=[str(i) for i in range(50)],
-            embeddings=[[float(i), 1.0] for i in range(50)],
-            metadatas=[{"n": i} for i in range(50)],
-        )
-        found[name] = col
-    yield found
-    clients[0].delete_collection("numbers")
-    clients[1].close()
+    found = {}
+    with fresh_clients(chromadb, tmp_path / "chromadb") as clients:
+        for name, client in clients.items():
+            col = client.create_collection("numbers", embedding_function=None)
+            col.add(
+                ids=[str(i) for i in range(50)],
+                embeddings=[[float(i), 1.0] for i in range(50)],
+                metadatas=[{"n": i} for i in range(50)],
+            )
+            found[name] = col
+        yield found
 
 
 def _outcome(call: Any) -> Any:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import achroma
 from http_servers import Server
+from side_by_side import fresh_clients
 
 chromadb = pytest.importorskip("chromadb")
 
@@ -27,20 +28,11 @@ SURROGATE = "a\ud800b"
 def pair(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """An empty collection in chromadb and in achroma (whose client is closed after, so the
     process's ephemeral store does not outlive the test)."""
-    found, clients = {}, []
-    for name, module in (("chromadb", chromadb), ("achroma", achroma)):
-        # chromadb's own store in a fresh directory: its process-wide ephemeral store keeps
-        # metadata rows of deleted collections and hands them to new records.
-        client = (
-            module.PersistentClient(str(tmp_path / "chromadb"))
-            if module is chromadb
-            else module.EphemeralClient()
-        )
-        clients.append(client)
-        found[name] = client.create_collection("hostile", embedding_function=None)
-    yield found
-    clients[0].delete_collection("hostile")
-    clients[1].close()
+    with fresh_clients(chromadb, tmp_path / "chromadb") as clients:
+        yield {
+            name: client.create_collection("hostile", embedding_function=None)
+            for name, client in clients.items()
+        }
 
 
 def _outcome(call: Any) -> Any:
