@@ -88,3 +88,25 @@ def test_filter_answers_as_in_chromadb(
         return found, col.count()
 
     assert run(pair["achroma"]) == run(pair["chromadb"])
+
+
+def test_filters_too_large_together_are_refused_before_sqlite_sees_them() -> None:
+    # Each filter alone is within its limit; together they pass SQLite's default limit of
+    # bound variables (32,766): achroma's own error, and nothing is deleted.
+    client = achroma.EphemeralClient()
+    col = client.get_or_create_collection("params-together", embedding_function=None)
+    col.add(ids=["a", "b"], embeddings=[[1.0, 2.0], [2.0, 1.0]], metadatas=[{"n": 1}, {"n": 2}])
+    where = {"$and": [{"n": {"$gt": -i - 1}} for i in range(9_000)]}
+    document = {"$and": [{"$not_contains": f"zz{i}"} for i in range(9_000)]}
+    try:
+        for call in (
+            lambda: col.get(where=where, where_document=document),
+            lambda: col.delete(where=where, where_document=document),
+            lambda: col.query(query_embeddings=[[1.0, 2.0]], where=where, where_document=document),
+        ):
+            with pytest.raises(achroma.InvalidArgumentError, match="together"):
+                call()
+        assert col.count() == 2
+    finally:
+        client.delete_collection("params-together")
+        client.close()

@@ -2,8 +2,9 @@
 
     state check -> candidates (index, post-filter or SQLite) -> rank -> rows from SQLite
 
-SQLite is read through the store's connection; index searches run in worker threads under
-the index's read lock, after the collection's pending index update has landed.
+SQLite is read through one of the store's read connections for the whole plan; index
+searches run in worker threads under the index's read lock, after the collection's pending
+index update has landed.
 """
 
 from __future__ import annotations

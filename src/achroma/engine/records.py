@@ -18,6 +18,7 @@ import numpy as np
 from achroma.core.filters import DocumentNode, WhereNode
 from achroma.core.requests import RecordFilter
 from achroma.engine.filter_sql import (
+    MAX_PARAMETERS,
     Rows,
     SqlFilter,
     compile_where,
@@ -310,7 +311,19 @@ def _selection(collection_id: str, selection: RecordFilter) -> tuple[str, str, l
     for f in filters:
         conds.append(f.condition)
         params += f.params
-    return prefix, " AND ".join(conds), [*prefix_params, *params]
+    all_params = [*prefix_params, *params]
+    _check_parameters(all_params)
+    return prefix, " AND ".join(conds), all_params
+
+
+def _check_parameters(params: list[Any]) -> None:
+    """Each filter is held to MAX_PARAMETERS on its own; together (with NUL ids bound one by
+    one) they must stay below SQLite's default bound-variable limit too."""
+    if len(params) > MAX_PARAMETERS:
+        raise InvalidArgumentError(
+            f"Expected ids, where and where_document together to need at most "
+            f"{MAX_PARAMETERS} SQL parameters, got {len(params)}: split the request"
+        )
 
 
 def _filters(
@@ -364,6 +377,7 @@ async def filter_keys(
     prefix, params = with_clause(filters)
     conds = [among.condition, *(f.condition for f in filters)]
     params += [*among.params, *(p for f in filters for p in f.params)]
+    _check_parameters(params)
     sql = f"{prefix}SELECT r.key FROM records r WHERE {' AND '.join(conds)}"
     rows = await _all(db, sql, params)
     return {r[0] for r in rows}
