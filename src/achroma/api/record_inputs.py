@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from achroma.api.validation import validate_metadata
 from achroma.core.models import Include
+from achroma.core.text import check_utf8, is_utf8
 from achroma.errors import DuplicateIDError, InvalidArgumentError
 
 INCLUDE_VALUES = ("documents", "embeddings", "metadatas", "distances", "uris", "data")
@@ -217,11 +218,6 @@ def check_uris(uris: list[Any] | None) -> None:
             )
 
 
-def _encodable(text: str) -> None:
-    if not text.isascii():
-        text.encode()  # UnicodeEncodeError (a ValueError) for a lone surrogate, as chromadb
-
-
 def check_encodable(
     ids: list[str] | None,
     metadatas: list[Any] | None = None,
@@ -231,22 +227,19 @@ def check_encodable(
     """Refuse strings UTF-8 cannot hold (lone surrogates) where chromadb's binding does,
     when the request is sent: nothing is written."""
     for i in ids or ():
-        _encodable(i)
+        check_utf8(i)
     for m in metadatas or ():
         for key, value in (m or {}).items():
-            _encodable(key)
+            check_utf8(key)
             values = value if isinstance(value, list) else [value]
             for v in values:
-                if isinstance(v, str) and not v.isascii():
-                    try:
-                        v.encode()
-                    except UnicodeEncodeError:
-                        raise TypeError(
-                            "argument 'metadatas': Cannot convert Python object to MetadataValue"
-                        ) from None
+                if isinstance(v, str) and not is_utf8(v):
+                    raise TypeError(
+                        "argument 'metadatas': Cannot convert Python object to MetadataValue"
+                    )
     for text in (*(documents or ()), *(uris or ())):
         if isinstance(text, str):
-            _encodable(text)
+            check_utf8(text)
 
 
 def is_image(target: Any) -> bool:

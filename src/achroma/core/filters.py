@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeAlias, TypeVar, Union, cast
 
+from achroma.core.text import is_utf8
 from achroma.emulation.rust_regex import RegexSyntaxError, compile_pattern
 from achroma.errors import InvalidArgumentError
 
@@ -276,12 +277,7 @@ def _sendable(node: WhereNode | DocumentNode) -> bool:
 def _sendable_value(value: Scalar) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
-    if isinstance(value, str) and not value.isascii():
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            return False
-    return True
+    return not isinstance(value, str) or is_utf8(value)
 
 
 def _check_depth(name: str, depth: int) -> None:
