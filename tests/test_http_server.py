@@ -114,7 +114,6 @@ SAME_ANSWERS: list[tuple[str, str, Any]] = [
     ("POST", T + "/collections/{cid}/delete", {"ids": ["nope"]}),
     ("GET", T + "/collections/{cid}/fork_count", None),
     ("GET", T + "/collections/{cid}/indexing_status", None),
-    ("POST", T + "/collections/{cid}/search", {"searches": []}),
     ("GET", T + "/collections/{cid}/functions/nope", None),
     ("GET", "/collections/not-a-crn", None),
 ]

@@ -30,6 +30,7 @@ from achroma.core.models import (
 )
 from achroma.data_loaders import URI, DataLoader, Loadable
 from achroma.embeddings.protocol import Document, Embedding, Image, PyEmbedding
+from achroma.search.result import SearchResult
 
 
 class ClientAPI(sync.SyncWrapper[AsyncClient]):
@@ -410,6 +411,16 @@ class Collection(sync.SyncWrapper[AsyncCollection]):
     ) -> DeleteResult:
         """Delete records by id and/or filter (`limit` caps a filtered delete)."""
         return sync.call(self._async.delete, ids, where, where_document, limit)
+
+    def search(self, searches: OneOrMany[Any], read_level: str = "index_and_wal") -> SearchResult:
+        """Run one Search, or a batch of them (each on its own), over this collection.
+
+        A `Search` filters, ranks (dense or sparse `Knn`, arithmetic over them, `Rrf`
+        fusion), groups, pages and selects fields; string `Knn` queries are embedded by
+        the collection's embedding function first. Results are column-major, one entry per
+        Search (`SearchResult.rows()` gives them row by row). Works on every client kind,
+        where chromadb's local clients raise NotImplementedError."""
+        return sync.call(self._async.search, searches, read_level)
 
     def fork(self, new_name: str) -> Collection:
         """A new collection called `new_name` holding a copy of every record of this one.

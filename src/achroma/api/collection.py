@@ -44,6 +44,7 @@ from achroma.api.record_inputs import (
     validate_include,
     validate_n_results,
 )
+from achroma.api.search_inputs import search_json, string_knns
 from achroma.api.types import ID, CollectionMetadata, UpdateMetadata
 from achroma.api.validation import (
     check_modify_metadata,
@@ -68,6 +69,8 @@ from achroma.core.models import (
 )
 from achroma.core.records import RecordBatch
 from achroma.core.requests import DeleteRequest, GetRequest, QueryRequest, RecordFilter
+from achroma.core.search_plan import EMBEDDING as EMBEDDING_KEY
+from achroma.core.search_plan import parse_search_request
 from achroma.data_loaders import URI, DataLoader, Loadable
 from achroma.embeddings import (
     embedding_function_from_config,
@@ -82,6 +85,7 @@ from achroma.embeddings.protocol import (
     PyEmbedding,
 )
 from achroma.errors import InvalidArgumentError
+from achroma.search.result import SearchResult
 
 T = TypeVar("T")
 OneOrMany: TypeAlias = Union[T, list[T]]  # noqa: UP007 (a runtime alias on Python 3.10)
@@ -501,6 +505,45 @@ class AsyncCollection:
         request = DeleteRequest(selection, limit)
         deleted = await self._backend.delete(self._model, request)
         return DeleteResult(deleted=deleted)
+
+    async def search(
+        self,
+        searches: OneOrMany[Any],
+        read_level: str = "index_and_wal",
+    ) -> SearchResult:
+        """Run one Search, or a batch of them (each on its own), over this collection.
+
+        A `Search` filters, ranks (dense or sparse `Knn`, arithmetic over them, `Rrf`
+        fusion), groups, pages and selects fields; string `Knn` queries are embedded by
+        the collection's embedding function first. Results are column-major, one entry per
+        Search (`SearchResult.rows()` gives them row by row). Works on every client kind,
+        where chromadb's local clients raise NotImplementedError.
+        """
+        many = searches if isinstance(searches, list) else [searches]
+        payloads = [await self._embedded(search_json(s)) for s in many]
+        return await self._search_json(payloads, read_level)
+
+    async def _search_json(self, payloads: list[Any], read_level: Any) -> SearchResult:
+        """`search` over Searches already in their JSON form (the server's entry)."""
+        level = getattr(read_level, "value", read_level)
+        request = parse_search_request(payloads, level)
+        return SearchResult(await self._backend.search(self._model, request))
+
+    async def _embedded(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """`payload` with each string `$knn` query replaced by its embedding."""
+        for knn in string_knns(payload):
+            if knn.get("key", EMBEDDING_KEY) == EMBEDDING_KEY:
+                vectors = await self._embed(
+                    Inputs([knn["query"]], None, None), EMBEDDABLE["query"], is_query=True
+                )
+                knn["query"] = vectors[0].tolist()
+            else:
+                raise ValueError(
+                    f"Cannot embed string query for key '{knn['key']}': key not found in "
+                    "schema. Please provide an embedded vector or configure an embedding "
+                    "function for this key in the schema."
+                )
+        return payload
 
     @staticmethod
     def _parse_filters(ids: list[str] | None, where: Any, where_document: Any) -> RecordFilter:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from achroma.core.sparse import SparseVector
 from achroma.emulation.rust_format import validator_length_message
 from achroma.errors import InvalidArgumentError
 
@@ -87,6 +88,8 @@ def _scalar(value: Any, kind: type) -> Any:
 def _convert_value(value: Any, argument: str, allow_none: bool) -> Any:
     if value is None and allow_none:
         return None
+    if isinstance(value, SparseVector):
+        return value  # chromadb's local bindings refuse these; achroma indexes them
     if isinstance(value, list):
         if not value:
             raise ValueError("Empty lists are not allowed as metadata values")
@@ -248,7 +251,7 @@ def _describe(value: Any) -> str:
 def validate_metadata_value(key: str, value: Any, context: str, allow_none: bool) -> None:
     if value is None and allow_none:
         return
-    if isinstance(value, _SCALARS):
+    if isinstance(value, (*_SCALARS, SparseVector)):
         return
     if isinstance(value, list):
         if not value:

@@ -24,6 +24,7 @@ from achroma.core.models import (
 )
 from achroma.core.records import RecordBatch
 from achroma.core.requests import DeleteRequest, GetRequest, QueryRequest
+from achroma.core.search_plan import SearchRequest
 
 
 class Backend(ABC):
@@ -154,3 +155,9 @@ class Backend(ABC):
         Every live record that passes the filter can be found: nothing acknowledged is
         missed. `InvalidArgumentError` when the vectors' dimension differs from the
         collection's."""
+
+    @abstractmethod
+    async def search(self, collection: CollectionModel, request: SearchRequest) -> dict[str, Any]:
+        """Each Search of the batch on its own: Chroma's column-major `SearchResult` body
+        (`ids`, `documents`, `embeddings`, `metadatas`, `scores`, `select`, one entry per
+        Search)."""

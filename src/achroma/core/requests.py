@@ -10,21 +10,24 @@ import numpy.typing as npt
 
 from achroma.core.filters import DocumentNode, WhereNode
 from achroma.core.models import Include
+from achroma.core.search_filter import SearchNode
 
 
 @dataclass(frozen=True)
 class RecordFilter:
     """Which records a request reads or deletes: all of them, or those matching every part
-    given (ids, metadata filter, document filter; filters parsed by `core.filters`)."""
+    given (ids, metadata filter, document filter; filters parsed by `core.filters`; a
+    Search's filter, which mixes all three, as `mixed`)."""
 
     ids: list[str] | None = None
     where: WhereNode | None = None
     where_document: DocumentNode | None = None
+    mixed: SearchNode | None = None
 
     @property
     def has_predicate(self) -> bool:
-        """Whether a metadata or document filter is given."""
-        return self.where is not None or self.where_document is not None
+        """Whether a metadata, document or Search filter is given."""
+        return self.where is not None or self.where_document is not None or self.mixed is not None
 
     @property
     def is_all(self) -> bool:

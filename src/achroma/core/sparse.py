@@ -93,3 +93,24 @@ def is_sparse_wire(value: object) -> bool:
 def _check_list(field: str, value: object) -> None:
     if not isinstance(value, list):
         raise ValueError(f"Expected SparseVector {field} to be a list, got {type(value).__name__}")
+
+
+def metadata_to_wire(metadata: Any) -> Any:
+    """`metadata` with its sparse vectors in their tagged JSON form (others as they are)."""
+    if isinstance(metadata, dict) and any(isinstance(v, SparseVector) for v in metadata.values()):
+        return {k: v.to_dict() if isinstance(v, SparseVector) else v for k, v in metadata.items()}
+    return metadata
+
+
+def metadata_from_wire(metadata: Any) -> Any:
+    """`metadata` with tagged sparse vectors read back as `SparseVector`s."""
+    if isinstance(metadata, dict) and any(is_sparse_wire(v) for v in metadata.values()):
+        return {k: _revived(v) if is_sparse_wire(v) else v for k, v in metadata.items()}
+    return metadata
+
+
+def _revived(wire: dict[str, Any]) -> SparseVector | dict[str, Any]:
+    try:
+        return SparseVector.from_dict(wire)
+    except (ValueError, KeyError, TypeError):
+        return wire  # malformed: left for the metadata validation to refuse

@@ -61,6 +61,21 @@ async def execute(engine: Engine, collection: CollectionModel, plan: ReadPlan) -
         found = await records.existing(db, cid, selection.ids)
         if len(found) != len(set(selection.ids)):
             raise InternalError("Error executing plan: Internal error: Error finding id")
+    hits = await nearest(engine, collection, plan, seq, dimension)
+    wanted = {int(k) for hit in hits for k in hit.keys}
+    rows_by_key = await records.rows_by_key(db, wanted, columns)
+    return Outcome(dimension, hits=hits, rows_by_key=rows_by_key)
+
+
+async def nearest(
+    engine: Engine, collection: CollectionModel, plan: ReadPlan, seq: int, dimension: int
+) -> list[Ranked]:
+    """The `plan.knn.k` nearest records passing `plan.filter` to each query, by the plan's
+    candidate strategy (the collection's state, `seq` and `dimension`, read by the caller)."""
+    assert plan.knn is not None
+    db = engine.store.db
+    cid = str(collection.id)
+    knn, selection = plan.knn, plan.filter
     await engine.indexes.settle(cid)
     index = await engine.indexes.get(cid, collection.hnsw, dimension, seq)
 
@@ -71,15 +86,12 @@ async def execute(engine: Engine, collection: CollectionModel, plan: ReadPlan) -
         return await records.filter_keys(db, keys, selection)
 
     async with index.lock.read():
-        hits = None
         if plan.candidates is Candidates.POST_FILTERED:
             hits = await ranking.post_filtered(index, knn.queries, knn.k, passing)
-        if hits is None:
-            candidates = None
-            if plan.candidates is not Candidates.ALL:
-                keys = await records.select_keys(db, cid, selection)
-                candidates = np.asarray(keys, dtype=np.uint64)
-            hits = await ranking.nearest(index, knn.queries, knn.k, candidates, load)
-    wanted = {int(k) for hit in hits for k in hit.keys}
-    rows_by_key = await records.rows_by_key(db, wanted, columns)
-    return Outcome(dimension, hits=hits, rows_by_key=rows_by_key)
+            if hits is not None:
+                return hits
+        candidates = None
+        if plan.candidates is not Candidates.ALL:
+            keys = await records.select_keys(db, cid, selection)
+            candidates = np.asarray(keys, dtype=np.uint64)
+        return await ranking.nearest(index, knn.queries, knn.k, candidates, load)

@@ -42,6 +42,7 @@ from achroma.core.filters import (
     WhereNode,
     is_negative,
 )
+from achroma.core.search_filter import IdMatch, SearchNode
 from achroma.emulation.rust_regex import compile_pattern
 from achroma.errors import InvalidArgumentError
 
@@ -235,7 +236,7 @@ def _union_shape(clause: Any, negated: bool) -> tuple[str, str] | None:
     """(positive operator, kind test) of a leaf whose negation is `negated`, else None."""
     if isinstance(clause, AnyOf):  # merged already, in a sub-tree flattened into this one
         return (clause.op, clause.kind) if clause.negated == negated else None
-    if isinstance(clause, Junction) or is_negative(clause) != negated:
+    if isinstance(clause, (Junction, DocumentMatch, IdMatch)) or is_negative(clause) != negated:
         return None
     if any(_has_nul(value) for _, value in _pairs(clause)):
         return None  # merged pairs travel as JSON, which SQLite's json_each cuts at NUL
@@ -257,12 +258,14 @@ def _pairs(clause: MetadataLeaf) -> list[tuple[str, Scalar]] | tuple[tuple[str, 
     return [(clause.key, clause.value)]
 
 
-def is_selective(where: WhereNode) -> bool:
+def is_selective(where: WhereNode | SearchNode) -> bool:
     """Whether the filter only admits records found through the metadata index (no
     negations at its root), so SQLite should start from the matching keys."""
     if isinstance(where, Junction):
         test = any if where.op == "$and" else all
         return test(is_selective(w) for w in where.clauses)
+    if isinstance(where, (IdMatch, DocumentMatch)):
+        return False
     return not is_negative(where)
 
 
@@ -309,9 +312,38 @@ def regexp(pattern: str, text: str | None) -> bool:
     return text is not None and compile_pattern(pattern).is_match(text)
 
 
+# --- a Search's filter ---
+
+
+def compile_mixed(node: SearchNode, rows: Rows, name: str = "filter") -> SqlFilter:
+    """SQL for a Search filter tree on `rows`: metadata leaves as in `where`, `#document`
+    leaves as in `where_document`, `#id` leaves against the record's id."""
+    per_row = rows.collection_id is None
+
+    def leaf(node: Any) -> Sql:
+        if isinstance(node, DocumentMatch):
+            return _document_test(node, per_row)
+        if isinstance(node, IdMatch):
+            return _id_test(node)
+        return _metadata_test(rows.collection_id, node)
+
+    return _Compiler(rows, name, leaf).run(_reshaped(node, _merge_alternatives))
+
+
+def _id_test(leaf: IdMatch) -> Sql:
+    ids = list(leaf.ids)
+    if any("\x00" in i for i in ids):
+        # json_each would end those ids at their NUL: each is bound on its own.
+        test = f"r.id IN ({', '.join('?' * len(ids))})"
+        params: list[Any] = ids
+    else:
+        test, params = "r.id IN (SELECT value FROM json_each(?))", [json.dumps(ids)]
+    return (f"NOT {test}" if leaf.op == "$nin" else test), params
+
+
 # --- shaping and emitting either tree ---
 
-Node = TypeVar("Node", WhereNode, DocumentNode)
+Node = TypeVar("Node", WhereNode, DocumentNode, SearchNode)
 
 
 def _reshaped(node: Node, merge: Callable[[JunctionOp, list[Node]], list[Node]] | None) -> Node:
@@ -343,7 +375,7 @@ class _Compiler:
         self.leaf = leaf
         self.result = SqlFilter("", [])
 
-    def run(self, node: WhereNode | DocumentNode) -> SqlFilter:
+    def run(self, node: WhereNode | DocumentNode | SearchNode) -> SqlFilter:
         self.result.condition, self.result.params = self.emit(node, 0)
         used = len(self.result.params) + len(self.result.cte_params)
         if used > MAX_PARAMETERS:
@@ -353,7 +385,7 @@ class _Compiler:
             )
         return self.result
 
-    def emit(self, node: WhereNode | DocumentNode, depth: int) -> Sql:
+    def emit(self, node: WhereNode | DocumentNode | SearchNode, depth: int) -> Sql:
         if not isinstance(node, Junction):
             return self.leaf(node)
         if depth == HOIST_DEPTH:
@@ -362,7 +394,7 @@ class _Compiler:
         joiner = " AND " if node.op == "$and" else " OR "
         return "(" + joiner.join(sql for sql, _ in parts) + ")", [p for _, ps in parts for p in ps]
 
-    def hoist(self, node: WhereNode | DocumentNode) -> Sql:
+    def hoist(self, node: WhereNode | DocumentNode | SearchNode) -> Sql:
         sql, params = self.emit(node, 0)
         cte = f"{self.name}_{len(self.result.ctes)}"
         self.result.ctes.append(

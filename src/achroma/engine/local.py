@@ -26,7 +26,8 @@ from achroma.core.models import (
 )
 from achroma.core.records import RecordBatch
 from achroma.core.requests import DeleteRequest, GetRequest, QueryRequest
-from achroma.engine import catalog, planner, records, results
+from achroma.core.search_plan import SearchRequest
+from achroma.engine import catalog, planner, records, results, search, search_results
 from achroma.engine.engine import Engine, acquire, release
 from achroma.engine.executor import check_dimension, execute
 from achroma.engine.indexes import IndexChange, Indexes, keys_array
@@ -287,6 +288,10 @@ class LocalBackend(Backend):
         return results.query_result(
             outcome.hits, outcome.rows_by_key, list(request.include), outcome.dimension
         )
+
+    async def search(self, collection: CollectionModel, request: SearchRequest) -> dict[str, Any]:
+        outcomes = await search.search(self.engine, collection, request, bm25_keys=set())
+        return search_results.search_result(outcomes)
 
 
 def _deleted_count(keys: list[int], request: DeleteRequest) -> int:

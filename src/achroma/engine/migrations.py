@@ -100,6 +100,19 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX records_by_collection ON records (collection_id);
     """,
+    # v5: the terms of sparse-vector metadata values, one row per (record, key, term), for
+    # sparse Knn and BM25: a query reads the posting lists of its own terms only.
+    """
+    CREATE TABLE sparse_postings (
+        key INTEGER NOT NULL REFERENCES records(key) ON DELETE CASCADE,
+        collection_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        term INTEGER NOT NULL,
+        value REAL NOT NULL
+    );
+    CREATE INDEX sparse_postings_by_term ON sparse_postings (collection_id, name, term);
+    CREATE INDEX sparse_postings_by_key ON sparse_postings (key);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -2,7 +2,8 @@
 candidates, how they are ranked, how many are kept and which columns are fetched.
 
 `executor.execute` carries a plan out. `get` and `query` are two front ends of the same plan
-(a `get` has no rank); Chroma's Search (several ranks, fusion, group-by) is a third to come.
+(a `get` has no rank); a Search's dense `$knn` lists are a third (`plan_knn`, see
+`engine.search`).
 """
 
 from __future__ import annotations
@@ -87,17 +88,31 @@ def plan_get(request: GetRequest) -> ReadPlan:
 def plan_query(request: QueryRequest) -> ReadPlan:
     """The `n_results` nearest of the records the filter lets through, per query."""
     selection = request.filter
-    if selection.is_all:
-        candidates = Candidates.ALL
-    elif selection.ids is None:
-        candidates = Candidates.POST_FILTERED
-    else:
-        candidates = Candidates.RESOLVED
     return ReadPlan(
         filter=selection,
         include=request.include,
         columns=Columns.for_include(request.include),
         knn=Knn(request.embeddings, request.n_results),
-        candidates=candidates,
+        candidates=_candidates(selection),
         ids_must_exist=selection.ids is not None and not selection.has_predicate,
     )
+
+
+def plan_knn(selection: RecordFilter, queries: npt.NDArray[np.float32], k: int) -> ReadPlan:
+    """A Search's dense `$knn` lists: the `k` nearest of the filtered records per query
+    (the rows are fetched by the Search, after ranking)."""
+    return ReadPlan(
+        filter=selection,
+        include=(),
+        columns=Columns(),
+        knn=Knn(queries, k),
+        candidates=_candidates(selection),
+    )
+
+
+def _candidates(selection: RecordFilter) -> Candidates:
+    if selection.is_all:
+        return Candidates.ALL
+    if selection.ids is None:
+        return Candidates.POST_FILTERED
+    return Candidates.RESOLVED

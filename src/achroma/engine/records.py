@@ -15,12 +15,13 @@ from typing import Any
 import aiosqlite
 import numpy as np
 
-from achroma.core.filters import DocumentNode, WhereNode
 from achroma.core.requests import RecordFilter
+from achroma.core.sparse import is_sparse_wire, metadata_from_wire, metadata_to_wire
 from achroma.engine.filter_sql import (
     MAX_PARAMETERS,
     Rows,
     SqlFilter,
+    compile_mixed,
     compile_where,
     compile_where_document,
     is_selective,
@@ -116,17 +117,33 @@ async def count(db: aiosqlite.Connection, collection_id: str) -> int:
 
 
 def encode_metadata(metadata: dict[str, Any] | None) -> str | None:
+    """Metadata as stored: JSON, sparse vectors in their tagged form."""
     if metadata is None:
         return None
-    return json.dumps({k: v for k, v in metadata.items() if not k.startswith(INTERNAL_PREFIX)})
+    return json.dumps(
+        metadata_to_wire({k: v for k, v in metadata.items() if not k.startswith(INTERNAL_PREFIX)})
+    )
 
 
-def _metadata_rows(key: int, collection_id: str, metadata: dict[str, Any]) -> list[tuple[Any, ...]]:
+def decode_metadata(encoded: str) -> dict[str, Any]:
+    decoded: dict[str, Any] = metadata_from_wire(json.loads(encoded))
+    return decoded
+
+
+def _metadata_rows(
+    key: int, collection_id: str, metadata: dict[str, Any], postings: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """Rows of the per-value metadata index; a sparse vector's terms go to `postings`."""
     rows = []
     for name, value in metadata.items():
         if name.startswith(INTERNAL_PREFIX):
             continue
-        if isinstance(value, list):
+        if is_sparse_wire(value):
+            postings += [
+                (key, collection_id, name, term, weight)
+                for term, weight in zip(value["indices"], value["values"], strict=True)
+            ]
+        elif isinstance(value, list):
             rows += [
                 (key, collection_id, name, kind_of(v), 1, int(v) if isinstance(v, bool) else v)
                 for v in value
@@ -141,14 +158,21 @@ async def _index_metadata(
     db: aiosqlite.Connection, collection_id: str, items: Iterable[tuple[int, str | None]]
 ) -> None:
     rows: list[tuple[Any, ...]] = []
+    postings: list[tuple[Any, ...]] = []
     for key, encoded in items:
         if encoded is not None:
-            rows += _metadata_rows(key, collection_id, json.loads(encoded))
+            rows += _metadata_rows(key, collection_id, json.loads(encoded), postings)
     if rows:
         await db.executemany(
             "INSERT INTO record_metadata (key, collection_id, name, kind, is_list, value) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             rows,
+        )
+    if postings:
+        await db.executemany(
+            "INSERT INTO sparse_postings (key, collection_id, name, term, value) "
+            "VALUES (?, ?, ?, ?, ?)",
+            postings,
         )
 
 
@@ -244,10 +268,12 @@ async def update(db: aiosqlite.Connection, collection_id: str, seq: int, updates
         (k, m) for k, m, c in zip(keys, metadatas, updates.metadata_changed, strict=False) if c
     ]
     if changed:
-        await db.execute(
-            "DELETE FROM record_metadata WHERE key IN (SELECT value FROM json_each(?))",
-            (_json(k for k, _ in changed),),
-        )
+        changed_keys = _json(k for k, _ in changed)
+        for table in ("record_metadata", "sparse_postings"):
+            await db.execute(
+                f"DELETE FROM {table} WHERE key IN (SELECT value FROM json_each(?))",
+                (changed_keys,),
+            )
         await _index_metadata(db, collection_id, changed)
 
 
@@ -278,6 +304,13 @@ async def copy(db: aiosqlite.Connection, source_id: str, target_id: str) -> None
         (target_id, target_id, source_id),
     )
     await db.execute(
+        "INSERT INTO sparse_postings (key, collection_id, name, term, value) "
+        "SELECT t.key, ?, p.name, p.term, p.value FROM sparse_postings p "
+        "JOIN records s ON s.key = p.key JOIN records t ON t.collection_id = ? AND t.id = s.id "
+        "WHERE s.collection_id = ?",
+        (target_id, target_id, source_id),
+    )
+    await db.execute(
         "UPDATE collections SET seq = 1, dimension = "
         "(SELECT dimension FROM collections WHERE id = ?) WHERE id = ?",
         (source_id, target_id),
@@ -295,25 +328,34 @@ def _order(ids: list[str] | None) -> str:
 
 def _selection(collection_id: str, selection: RecordFilter) -> tuple[str, str, list[Any]]:
     """(`WITH` prefix, condition, parameters of both) selecting the matching records."""
+    prefix, prefix_params, cond, params = _selection_parts(collection_id, selection)
+    return prefix, cond, [*prefix_params, *params]
+
+
+def _selection_parts(
+    collection_id: str, selection: RecordFilter
+) -> tuple[str, list[Any], str, list[Any]]:
+    """`_selection` with the prefix's parameters and the condition's apart."""
     rows = Rows.of_collection(collection_id)
     ids, where = selection.ids, selection.where
     # With a selective metadata filter, `+` keeps SQLite from walking the whole collection
     # through its index and makes it start from the (few) matching keys instead.
-    driven_by_keys = ids is None and where is not None and is_selective(where)
+    driven_by_keys = ids is None and any(
+        node is not None and is_selective(node) for node in (where, selection.mixed)
+    )
     conds = ["+r.collection_id = ?" if driven_by_keys else "r.collection_id = ?"]
     params: list[Any] = [collection_id]
     if ids is not None:
         match, match_params = id_in("r.id", ids)
         conds.append(match)
         params += match_params
-    filters = _filters(rows, where, selection.where_document)
+    filters = _filters(rows, selection)
     prefix, prefix_params = with_clause(filters)
     for f in filters:
         conds.append(f.condition)
         params += f.params
-    all_params = [*prefix_params, *params]
-    _check_parameters(all_params)
-    return prefix, " AND ".join(conds), all_params
+    _check_parameters([*prefix_params, *params])
+    return prefix, prefix_params, " AND ".join(conds), params
 
 
 def _check_parameters(params: list[Any]) -> None:
@@ -326,14 +368,14 @@ def _check_parameters(params: list[Any]) -> None:
         )
 
 
-def _filters(
-    rows: Rows, where: WhereNode | None, where_document: DocumentNode | None
-) -> list[SqlFilter]:
+def _filters(rows: Rows, selection: RecordFilter) -> list[SqlFilter]:
     filters = []
-    if where is not None:
-        filters.append(compile_where(where, rows))
-    if where_document is not None:
-        filters.append(compile_where_document(where_document, rows))
+    if selection.where is not None:
+        filters.append(compile_where(selection.where, rows))
+    if selection.where_document is not None:
+        filters.append(compile_where_document(selection.where_document, rows))
+    if selection.mixed is not None:
+        filters.append(compile_mixed(selection.mixed, rows))
     return filters
 
 
@@ -373,7 +415,7 @@ async def filter_keys(
     """Those of `keys` whose records pass the selection's filters (its ids aside), each
     record tested on its own."""
     among = Rows.among_keys(_json(keys))
-    filters = _filters(among, selection.where, selection.where_document)
+    filters = _filters(among, selection)
     prefix, params = with_clause(filters)
     conds = [among.condition, *(f.condition for f in filters)]
     params += [*among.params, *(p for f in filters for p in f.params)]
@@ -470,3 +512,46 @@ async def changes_since(
     )
     keys, vecs = _unpack(changed, dimension)
     return np.array([r[0] for r in removed], dtype=np.uint64), keys, vecs
+
+
+# --- sparse vectors ---
+
+
+async def sparse_dots(
+    db: aiosqlite.Connection,
+    collection_id: str,
+    selection: RecordFilter,
+    name: str,
+    weights: dict[int, float],
+    limit: int,
+) -> list[tuple[int, float]]:
+    """The `limit` selected records with the largest dot product between their sparse vector
+    under `name` and `weights` (term -> weight), largest first, ties in key order. Records
+    sharing no term with the query are not candidates."""
+    if not weights:
+        return []
+    prefix, prefix_params, cond, params = _selection_parts(collection_id, selection)
+    query = _json([term, weight] for term, weight in weights.items())
+    rows = await _all(
+        db,
+        f"{prefix}SELECT p.key, sum(p.value * json_extract(q.value, '$[1]')) AS dot "
+        "FROM json_each(?) q CROSS JOIN sparse_postings p "
+        "ON p.collection_id = ? AND p.name = ? AND p.term = json_extract(q.value, '$[0]') "
+        f"JOIN records r ON r.key = p.key WHERE {cond} "
+        "GROUP BY p.key ORDER BY dot DESC, p.key LIMIT ?",
+        [*prefix_params, query, collection_id, name, *params, limit],
+    )
+    return [(int(r[0]), float(r[1])) for r in rows]
+
+
+async def term_counts(
+    db: aiosqlite.Connection, collection_id: str, name: str, terms: list[int]
+) -> dict[int, int]:
+    """How many of the collection's records have each of `terms` in their vector at `name`."""
+    rows = await _all(
+        db,
+        "SELECT term, count(*) FROM sparse_postings WHERE collection_id = ? AND name = ? "
+        "AND term IN (SELECT value FROM json_each(?)) GROUP BY term",
+        (collection_id, name, _json(terms)),
+    )
+    return {int(r[0]): int(r[1]) for r in rows}

@@ -7,7 +7,6 @@ arrays, and None for every field that was not included.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,14 +15,14 @@ import numpy.typing as npt
 
 from achroma.core.models import GetResult, Include, Metadata, QueryResult
 from achroma.engine.ranking import Ranked
-from achroma.engine.records import Row
+from achroma.engine.records import Row, decode_metadata
 
 
 def _metadata(row: Row) -> Metadata | None:
     """chromadb keeps a record's URI among its metadata, so a record with a URI and no
     metadata reads as {} there; achroma gives the same."""
     if row.metadata is not None:
-        decoded: Metadata = json.loads(row.metadata)
+        decoded: Metadata = decode_metadata(row.metadata)
         return decoded
     return {} if row.uri is not None else None
 

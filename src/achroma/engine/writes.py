@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from achroma.core.records import RecordBatch
+from achroma.core.sparse import metadata_to_wire
 from achroma.engine.index import Keys, Vectors
 from achroma.engine.records import INTERNAL_PREFIX, Inserts, Updates, encode_metadata
 
@@ -50,7 +51,7 @@ def merge_metadata(stored: str | None, change: dict[str, Any]) -> str | None:
             merged.pop(key, None)
         else:
             merged[key] = value
-    return json.dumps(merged) if merged else None
+    return json.dumps(metadata_to_wire(merged)) if merged else None
 
 
 def _new_metadata(metadata: dict[str, Any] | None) -> str | None:

@@ -26,6 +26,7 @@ from achroma.core.models import (
 )
 from achroma.core.records import RecordBatch
 from achroma.core.requests import DeleteRequest, GetRequest, QueryRequest, RecordFilter
+from achroma.core.search_plan import SearchRequest
 from achroma.errors import ClientClosedError
 from achroma.http import wire
 from achroma.http.client_auth import auth_headers
@@ -328,7 +329,7 @@ class HttpBackend(Backend):
             {
                 "ids": batch.ids,
                 "embeddings": embeddings,
-                "metadatas": batch.metadatas,
+                "metadatas": wire.metadatas_to_json(batch.metadatas),
                 "documents": batch.documents,
                 "uris": batch.uris,
             },
@@ -378,6 +379,14 @@ class HttpBackend(Backend):
         }
         body = await self._request("POST", self._records(collection, "query"), payload)
         return wire.query_result_from_json(body, include)
+
+    async def search(self, collection: CollectionModel, request: SearchRequest) -> dict[str, Any]:
+        payload = {
+            "searches": [plan.wire for plan in request.searches],
+            "read_level": request.read_level,
+        }
+        body = await self._request("POST", self._records(collection, "search"), payload)
+        return wire.search_result_from_json(body)
 
 
 def _filter_json(selection: RecordFilter) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from achroma.core.models import CollectionModel, Database, GetResult, QueryResult, Tenant
+from achroma.core.sparse import metadata_from_wire, metadata_to_wire
 from achroma.errors import ERROR_TYPES, ChromaError, InvalidArgumentError
 
 JSON = Any
@@ -219,7 +220,7 @@ def get_result_to_json(result: GetResult) -> JSON:
         "embeddings": _float32(result["embeddings"]),
         "documents": result["documents"],
         "uris": result["uris"],
-        "metadatas": result["metadatas"],
+        "metadatas": metadatas_to_json(result["metadatas"]),
         "include": [i for i in result["included"] if i != "data"],
     }
 
@@ -231,7 +232,7 @@ def query_result_to_json(result: QueryResult) -> JSON:
         "embeddings": [_float32(e) for e in embeddings] if embeddings is not None else None,
         "documents": result["documents"],
         "uris": result["uris"],
-        "metadatas": result["metadatas"],
+        "metadatas": _nested(metadatas_to_json, result["metadatas"]),
         "distances": [_float32(d) for d in distances] if distances is not None else None,
         "include": [i for i in result["included"] if i != "data"],
     }
@@ -249,7 +250,7 @@ def get_result_from_json(body: JSON, include: list[Any]) -> GetResult:
         documents=body.get("documents"),
         uris=body.get("uris"),
         data=None,
-        metadatas=body.get("metadatas"),
+        metadatas=metadatas_from_json(body.get("metadatas")),
         included=list(include),
     )
 
@@ -264,10 +265,42 @@ def query_result_from_json(body: JSON, include: list[Any]) -> QueryResult:
         documents=body.get("documents"),
         uris=body.get("uris"),
         data=None,
-        metadatas=body.get("metadatas"),
+        metadatas=_nested(metadatas_from_json, body.get("metadatas")),
         distances=body.get("distances"),
         included=list(include),
     )
+
+
+def search_result_to_json(result: dict[str, Any]) -> JSON:
+    return {
+        **result,
+        "embeddings": [_float32(e) if e is not None else None for e in result["embeddings"]],
+        "metadatas": _nested(metadatas_to_json, result["metadatas"]),
+    }
+
+
+def search_result_from_json(body: JSON) -> dict[str, Any]:
+    """A search response as the local engine gives it (sparse vectors revived)."""
+    return {**body, "metadatas": _nested(metadatas_from_json, body.get("metadatas"))}
+
+
+# --- metadata (sparse vectors travel tagged) ---
+
+
+def metadatas_to_json(metadatas: list[Any] | None) -> list[Any] | None:
+    return None if metadatas is None else [metadata_to_wire(m) for m in metadatas]
+
+
+def metadatas_from_json(metadatas: Any) -> Any:
+    """Metadatas with their tagged sparse vectors revived (anything else left for the
+    validation to judge)."""
+    if not isinstance(metadatas, list):
+        return metadatas
+    return [metadata_from_wire(m) for m in metadatas]
+
+
+def _nested(convert: Callable[[Any], Any], lists: list[Any] | None) -> list[Any] | None:
+    return None if lists is None else [convert(m) for m in lists]
 
 
 # --- errors ---

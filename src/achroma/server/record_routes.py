@@ -18,7 +18,7 @@ from achroma.server.endpoint import body, collection, endpoint
 
 def _columns(payload: dict[str, Any]) -> dict[str, Any]:
     return {
-        "metadatas": payload.get("metadatas"),
+        "metadatas": wire.metadatas_from_json(payload.get("metadatas")),
         "documents": payload.get("documents"),
         "uris": payload.get("uris"),
     }

@@ -261,10 +261,12 @@ async def indexing_status(request: Request) -> Any:
 
 @endpoint()
 async def search(request: Request) -> Any:
-    raise not_implemented(
-        "Error executing plan: Not implemented: Search operation is not implemented for "
-        "local executor"
+    payload = await body(request, required=("searches",))
+    target = await collection(request)
+    result = await validated(
+        target._search_json(payload["searches"], payload.get("read_level", "index_and_wal"))
     )
+    return wire.search_result_to_json(result)
 
 
 @endpoint()
