@@ -79,6 +79,9 @@ IMPORTED: dict[str, list[str]] = {
         "Metadata",
         "Metadatas",
         "QueryResult",
+        "SparseEmbeddingFunction",
+        "SparseVector",
+        "SparseVectors",
         "Where",
         "WhereDocument",
     ],
@@ -91,12 +94,20 @@ IMPORTED: dict[str, list[str]] = {
     ],
     "chromadb.utils.batch_utils": ["create_batches"],
     "chromadb.utils.embedding_functions": [
+        "Bm25EmbeddingFunction",
+        "ChromaBm25EmbeddingFunction",
         "DefaultEmbeddingFunction",
         "EmbeddingFunction",
         "ONNXMiniLM_L6_V2",
         "OpenAIEmbeddingFunction",
         "SentenceTransformerEmbeddingFunction",
+        "register_sparse_embedding_function",
+        "sparse_known_embedding_functions",
     ],
+    "chromadb.utils.embedding_functions.chroma_bm25_embedding_function": [
+        "ChromaBm25EmbeddingFunction",
+    ],
+    "chromadb.utils.embedding_functions.bm25_embedding_function": ["Bm25EmbeddingFunction"],
     "chromadb.utils.data_loaders": ["ImageLoader"],
 }
 

@@ -14,6 +14,7 @@ from achroma.core.models import (
     Where,
     WhereDocument,
 )
+from achroma.core.sparse import SparseVector
 from achroma.data_loaders import URI, DataLoader, Loadable, URIs
 from achroma.embeddings.protocol import (
     AsyncEmbeddingFunction,
@@ -27,6 +28,10 @@ from achroma.embeddings.protocol import (
     Images,
     PyEmbedding,
     Space,
+    SparseEmbeddingFunction,
+    SparseVectors,
+    validate_sparse_embedding_function,
+    validate_sparse_vectors,
 )
 
 T = TypeVar("T")
@@ -69,10 +74,15 @@ __all__ = [
     "PyEmbedding",
     "QueryResult",
     "Space",
+    "SparseEmbeddingFunction",
+    "SparseVector",
+    "SparseVectors",
     "UpdateCollectionMetadata",
     "UpdateMetadata",
     "Where",
     "WhereDocument",
     "is_document",
     "is_image",
+    "validate_sparse_embedding_function",
+    "validate_sparse_vectors",
 ]

@@ -1,5 +1,6 @@
-"""Embedding functions: chromadb's protocol, its default model computed locally with numpy,
-and adapters for sentence-transformers models and OpenAI-compatible services.
+"""Embedding functions: chromadb's protocols (dense and sparse), its default model computed
+locally with numpy, its BM25 sparse vectors, and adapters for sentence-transformers models
+and OpenAI-compatible services.
 
 Example::
 
@@ -9,7 +10,10 @@ Example::
     vectors = ef(["first document", "second document"])  # two float32 arrays of 384
 """
 
+from achroma.core.sparse import SparseVector
+from achroma.embeddings.bm25 import ChromaBm25EmbeddingFunction
 from achroma.embeddings.default import DefaultEmbeddingFunction, ONNXMiniLM_L6_V2
+from achroma.embeddings.fastembed_bm25 import Bm25EmbeddingFunction
 from achroma.embeddings.minilm import INSTALL_COMMAND, ModelNotInstalledError
 from achroma.embeddings.openai import (
     AsyncOpenAIEmbeddingFunction,
@@ -25,9 +29,13 @@ from achroma.embeddings.protocol import (
     Embeddings,
     Images,
     Space,
+    SparseEmbeddingFunction,
+    SparseVectors,
     normalize_embeddings,
     validate_embedding_function,
     validate_embeddings,
+    validate_sparse_embedding_function,
+    validate_sparse_vectors,
 )
 from achroma.embeddings.registry import (
     config_to_embedding_function,
@@ -36,6 +44,10 @@ from achroma.embeddings.registry import (
     known_embedding_functions,
     overwrite_embedding_function,
     register_embedding_function,
+    register_sparse_embedding_function,
+    sparse_embedding_function_from_config,
+    sparse_embedding_function_to_config,
+    sparse_known_embedding_functions,
     validate_embedding_function_conflict_on_create,
     validate_embedding_function_conflict_on_get,
 )
@@ -50,6 +62,8 @@ __all__ = [
     "AsyncEmbeddingFunction",
     "AsyncOpenAIEmbeddingFunction",
     "AsyncSentenceTransformerEmbeddingFunction",
+    "Bm25EmbeddingFunction",
+    "ChromaBm25EmbeddingFunction",
     "DefaultEmbeddingFunction",
     "Documents",
     "Embeddable",
@@ -63,6 +77,9 @@ __all__ = [
     "OpenAIEmbeddingFunction",
     "SentenceTransformerEmbeddingFunction",
     "Space",
+    "SparseEmbeddingFunction",
+    "SparseVector",
+    "SparseVectors",
     "config_to_embedding_function",
     "embed",
     "embedding_function_from_config",
@@ -72,8 +89,14 @@ __all__ = [
     "normalize_embeddings",
     "overwrite_embedding_function",
     "register_embedding_function",
+    "register_sparse_embedding_function",
+    "sparse_embedding_function_from_config",
+    "sparse_embedding_function_to_config",
+    "sparse_known_embedding_functions",
     "validate_embedding_function",
     "validate_embedding_function_conflict_on_create",
     "validate_embedding_function_conflict_on_get",
     "validate_embeddings",
+    "validate_sparse_embedding_function",
+    "validate_sparse_vectors",
 ]

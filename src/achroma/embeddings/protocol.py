@@ -3,7 +3,8 @@
 A class written for chromadb (subclassing its ``EmbeddingFunction`` or just having the same
 methods) works with achroma unchanged. ``AsyncEmbeddingFunction`` is achroma's addition: the
 same protocol with ``async def __call__``, awaited on the event loop instead of being sent
-to a worker thread.
+to a worker thread. ``SparseEmbeddingFunction`` is chromadb's protocol for functions that
+give `SparseVector`s (BM25, SPLADE) instead of dense arrays.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import inspect
 import warnings
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal, Protocol, TypeVar, Union, cast
+from typing import Any, Literal, Protocol, TypeVar, Union, cast, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
+
+from achroma.core.sparse import SparseVector
 
 Document = str
 Documents = list[Document]
@@ -26,6 +29,7 @@ Embeddable = Union[Documents, Images]  # noqa: UP007 (a runtime alias on Python 
 Embedding = npt.NDArray[Union[np.float32, np.int32]]  # noqa: UP007
 PyEmbedding = list[float]
 Embeddings = list[Embedding]
+SparseVectors = list[SparseVector]
 Space = Literal["cosine", "l2", "ip"]
 
 D = TypeVar("D", bound=Embeddable, contravariant=True)
@@ -244,4 +248,95 @@ def validate_embedding_function(embedding_function: Any) -> None:
             "Please note the recent change to the EmbeddingFunction interface: "
             "https://docs.trychroma.com/deployment/migration#migration-to-0.4.16---november-7,"
             "-2023 \n"
+        )
+
+
+def validate_sparse_vectors(vectors: SparseVectors) -> SparseVectors:
+    """Check that `vectors` is a non-empty list of `SparseVector` (each checked itself when
+    it was built); chromadb's messages."""
+    if not isinstance(vectors, list):
+        raise ValueError(f"Expected sparse vectors to be a list, got {type(vectors).__name__}")
+    if len(vectors) == 0:
+        raise ValueError(
+            f"Expected sparse vectors to be a non-empty list, got {len(vectors)} sparse vectors"
+        )
+    for i, vector in enumerate(vectors):
+        if not isinstance(vector, SparseVector):
+            raise ValueError(
+                f"Expected SparseVector instance at position {i}, got {type(vector).__name__}"
+            )
+    return vectors
+
+
+@runtime_checkable
+class SparseEmbeddingFunction(Protocol[D]):
+    """Turns documents into `SparseVector`s; chromadb's protocol.
+
+    Unlike the dense protocol, every method that persists the function is abstract (as in
+    chromadb): a sparse function is recorded in a collection's schema by name and config, so
+    it must be rebuildable. Register a new one with ``register_sparse_embedding_function``.
+    ``__call__``'s result is checked: a non-empty list of `SparseVector`.
+    """
+
+    @abstractmethod
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+    @abstractmethod
+    def __call__(self, input: D) -> SparseVectors: ...
+
+    def embed_query(self, input: D) -> SparseVectors:
+        """Embed query texts; by default the same as ``__call__``."""
+        return self.__call__(input)
+
+    @staticmethod
+    @abstractmethod
+    def name() -> str:
+        """The name the function is registered and persisted under."""
+
+    @staticmethod
+    @abstractmethod
+    def build_from_config(config: dict[str, Any]) -> SparseEmbeddingFunction[D]:
+        """Rebuild the function from what ``get_config`` returned."""
+
+    @abstractmethod
+    def get_config(self) -> dict[str, Any]:
+        """A JSON-serialisable configuration, persisted with the collection's schema."""
+
+    def validate_config_update(
+        self, old_config: dict[str, Any], new_config: dict[str, Any]
+    ) -> None:
+        """Raise if the function may not change from `old_config` to `new_config`."""
+        return None
+
+    @staticmethod
+    def validate_config(config: dict[str, Any]) -> None:
+        """Raise if `config` is not a valid configuration for this function."""
+        return None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        call = cls.__dict__.get("__call__")
+        if call is None or getattr(call, "__isabstractmethod__", False):
+            return
+
+        @functools.wraps(call)
+        def __call__(self: SparseEmbeddingFunction[D], input: D) -> SparseVectors:
+            result = call(self, input)
+            if result is None:
+                raise ValueError("The sparse embedding function returned None")
+            return validate_sparse_vectors(result)
+
+        cls.__call__ = __call__  # type: ignore[method-assign]
+
+
+def validate_sparse_embedding_function(function: Any) -> None:
+    """Raise chromadb's error if ``__call__`` does not take exactly ``(self, input)``."""
+    got = inspect.signature(type(function).__call__).parameters.keys()
+    expected = inspect.signature(SparseEmbeddingFunction.__call__).parameters.keys()
+    if list(got) != list(expected):
+        raise ValueError(
+            "Expected SparseEmbeddingFunction.__call__ to have the following signature: "
+            f"{expected}, got {got}\n"
+            "Please see https://docs.trychroma.com/guides/embeddings for details of the "
+            "SparseEmbeddingFunction interface.\n"
         )

@@ -2,7 +2,9 @@
 
 A collection stores ``{"type": "known", "name": ..., "config": ...}`` for a function that can
 be rebuilt (it has ``name``, ``get_config`` and ``build_from_config`` and is registered) and
-``{"type": "legacy"}`` for one that cannot, exactly as chromadb 1.5.9 does.
+``{"type": "legacy"}`` for one that cannot, exactly as chromadb 1.5.9 does. Sparse functions
+have their own registry (``sparse_known_embedding_functions``), read by a collection schema's
+sparse index config, which records ``{"type": "unknown"}`` for no function.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from achroma.embeddings.bm25 import ChromaBm25EmbeddingFunction
 from achroma.embeddings.default import DefaultEmbeddingFunction, ONNXMiniLM_L6_V2
+from achroma.embeddings.fastembed_bm25 import Bm25EmbeddingFunction
 from achroma.embeddings.openai import OpenAIEmbeddingFunction
 from achroma.embeddings.runner import is_async
 from achroma.embeddings.sentence_transformer import SentenceTransformerEmbeddingFunction
@@ -23,6 +27,14 @@ known_embedding_functions: dict[str, type] = {
     "onnx_mini_lm_l6_v2": ONNXMiniLM_L6_V2,
     "sentence_transformer": SentenceTransformerEmbeddingFunction,
     "openai": OpenAIEmbeddingFunction,
+}
+
+# chromadb's name for this dict. Its other sparse functions (HuggingFace, fastembed SPLADE,
+# Chroma Cloud) are not in achroma; a schema that names one fails to rebuild, as it would in
+# chromadb without their packages.
+sparse_known_embedding_functions: dict[str, type] = {
+    "bm25": Bm25EmbeddingFunction,
+    "chroma_bm25": ChromaBm25EmbeddingFunction,
 }
 
 
@@ -42,6 +54,55 @@ def register_embedding_function(ef_class: T | None = None) -> T | Callable[[T], 
         return cls
 
     return register(ef_class) if ef_class is not None else register
+
+
+@overload
+def register_sparse_embedding_function(ef_class: T) -> T: ...
+@overload
+def register_sparse_embedding_function(ef_class: None = None) -> Callable[[T], T]: ...
+def register_sparse_embedding_function(ef_class: T | None = None) -> T | Callable[[T], T]:
+    """Register a sparse function class under its ``name()`` so a collection schema can
+    rebuild it. Use as ``@register_sparse_embedding_function`` or call it with the class."""
+
+    def register(cls: T) -> T:
+        try:
+            sparse_known_embedding_functions[getattr(cls, "name")()] = cls  # noqa: B009
+        except Exception as exc:
+            raise ValueError(f"Failed to register sparse embedding function: {exc}") from exc
+        return cls
+
+    return register(ef_class) if ef_class is not None else register
+
+
+def sparse_embedding_function_to_config(function: Any) -> dict[str, Any]:
+    """What a sparse index config records for `function`: ``{"type": "unknown"}`` for
+    None, else its name and (validated) config, as chromadb's schema serialiser does."""
+    if function is None:
+        return {"type": "unknown"}
+    config = function.get_config()
+    function.validate_config(config)
+    return {"name": function.name(), "type": "known", "config": config}
+
+
+def sparse_embedding_function_from_config(config: dict[str, Any] | None) -> Any:
+    """Rebuild the sparse function a sparse index config records; None for none.
+
+    Raises ValueError for a name not registered or a config it rejects (chromadb's schema
+    reader then warns and drops the function; that choice is the caller's).
+    """
+    if config is None or config.get("type") in ("unknown", "legacy"):
+        return None
+    name = config.get("name")
+    cls = sparse_known_embedding_functions.get(name)  # type: ignore[arg-type]
+    if cls is None:
+        raise ValueError(f"Sparse embedding function {name} not found")
+    try:
+        return cls.build_from_config(config.get("config", {}))  # type: ignore[attr-defined]
+    except Exception as exc:
+        raise ValueError(
+            f"Could not build sparse embedding function {name} from config "
+            f"{config.get('config')}: {exc}"
+        ) from exc
 
 
 def config_to_embedding_function(config: dict[str, Any]) -> Any:
