@@ -14,6 +14,7 @@ from achroma.core.models import (
     Where,
     WhereDocument,
 )
+from achroma.core.sparse import SparseVector
 from achroma.data_loaders import URI, DataLoader, Loadable, URIs
 from achroma.embeddings.protocol import (
     AsyncEmbeddingFunction,
@@ -28,6 +29,7 @@ from achroma.embeddings.protocol import (
     PyEmbedding,
     Space,
 )
+from achroma.search import ReadLevel, SearchResult, SearchResultRow
 
 T = TypeVar("T")
 OneOrMany = Union[T, list[T]]  # noqa: UP007 (a runtime alias on Python 3.10)
@@ -37,6 +39,7 @@ Metadatas = list[Metadata]
 CollectionMetadata = dict[str, Any]
 UpdateMetadata = dict[str, Union[MetadataValue, None]]  # noqa: UP007
 UpdateCollectionMetadata = UpdateMetadata
+SparseVectors = list[SparseVector]
 
 
 def is_document(target: Any) -> bool:
@@ -68,7 +71,12 @@ __all__ = [
     "OneOrMany",
     "PyEmbedding",
     "QueryResult",
+    "ReadLevel",
+    "SearchResult",
+    "SearchResultRow",
     "Space",
+    "SparseVector",
+    "SparseVectors",
     "UpdateCollectionMetadata",
     "UpdateMetadata",
     "Where",
