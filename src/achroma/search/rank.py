@@ -20,13 +20,12 @@ import numpy as np
 import numpy.typing as npt
 
 from achroma.core.sparse import SPARSE_VECTOR_TYPE, TYPE_KEY, SparseVector
+from achroma.search.dense import read_dense_query
 from achroma.search.key import Key, key_name
 
 Number = int | float
 # A dense vector (list or array), a sparse one, or a text the collection embeds at search time.
 KnnQuery = str | list[float] | SparseVector | npt.NDArray[Any]
-
-_EMBEDDING_DTYPES = (np.float16, np.float32, np.float64, np.int32, np.int64)
 
 
 class Rank(ABC):
@@ -345,7 +344,7 @@ def _parse_knn(op: str, spec: Any) -> Rank:
             raise ValueError(f"Expected dict with {TYPE_KEY}='{SPARSE_VECTOR_TYPE}', got {query}")
         query = SparseVector.from_dict(query)
     elif isinstance(query, (list, tuple, np.ndarray)):
-        query = _one_dense_vector(query)
+        query = read_dense_query(query)
     else:
         raise TypeError(
             "$knn query must be a list, numpy array, or SparseVector dict, "
@@ -363,51 +362,6 @@ def _parse_knn(op: str, spec: Any) -> Rank:
     if not isinstance(return_rank, bool):
         raise TypeError(f"$knn return_rank must be a boolean, got {type(return_rank).__name__}")
     return Knn(query, key, limit, spec.get("default"), return_rank)
-
-
-def _one_dense_vector(query: Any) -> npt.NDArray[Any]:
-    """chromadb's reading of a dense ``$knn`` query: number lists become float32 arrays,
-    arrays keep their dtype, and exactly one vector is allowed."""
-    if len(query) == 0:
-        raise ValueError(f"Expected Embeddings to be non-empty list or numpy array, got {query}")
-    vectors: list[Any] | None = None
-    if isinstance(query, np.ndarray):
-        if query.ndim in (1, 2):
-            vectors = [query] if query.ndim == 1 else list(query)
-    elif isinstance(query, list):
-        first = query[0]
-        if _is_number(first):
-            vectors = [np.array(query, dtype=np.float32)]
-        elif isinstance(first, np.ndarray):
-            vectors = query
-        elif isinstance(first, list) and first and _is_number(first[0]):
-            vectors = [np.array(row, dtype=np.float32) for row in query]
-    if vectors is None:
-        raise ValueError(
-            "Expected embeddings to be a list of floats or ints, a list of lists, a numpy "
-            f"array, or a list of numpy arrays, got {query}"
-        )
-    if len(vectors) != 1:
-        raise ValueError("$knn requires exactly one query embedding")
-    vector = vectors[0]
-    if vector.ndim == 0:
-        raise ValueError(f"Expected a 1-dimensional array, got a 0-dimensional array {vector}")
-    if vector.size == 0:
-        raise ValueError(
-            "Expected each embedding in the embeddings to be a 1-dimensional numpy array with "
-            "at least 1 int/float value. Got a 1-dimensional numpy array with no values at pos 0"
-        )
-    if vector.dtype not in _EMBEDDING_DTYPES:
-        raise ValueError(
-            "Expected each value in the embedding to be a int or float, got an embedding with "
-            f"{vector.dtype} - {vector}"
-        )
-    result: npt.NDArray[Any] = vector
-    return result
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _parse_variadic(op: str, operands: Any) -> Rank:
