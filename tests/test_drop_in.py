@@ -23,8 +23,8 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 # What the integrations and their tests import from chromadb: langchain-chroma 1.1.0
 # (langchain_chroma/vectorstores.py and tests/integration_tests/test_vectorstores.py) and
 # llama-index-vector-stores-chroma 0.6.0 (base.py and tests/test_chromadb.py), with the
-# names the issue lists. langchain-chroma's `Search`, `K`, `Knn`, `Rrf` wait for the Search
-# API; its tests' `chromadb.api.rust.RustBindingsAPI` is chromadb's engine, which achroma is not.
+# names the issue lists. langchain-chroma's tests' `chromadb.api.rust.RustBindingsAPI` is
+# chromadb's engine, which achroma is not.
 IMPORTED: dict[str, list[str]] = {
     "chromadb": [
         "AdminClient",
@@ -39,9 +39,16 @@ IMPORTED: dict[str, list[str]] = {
         "DEFAULT_TENANT",
         "EphemeralClient",
         "HttpClient",
+        "K",
+        "Key",
+        "Knn",
         "PersistentClient",
         "QueryResult",
+        "ReadLevel",
+        "Rrf",
+        "Search",
         "Settings",
+        "SparseVector",
         "__version__",
         "api",
         "config",
@@ -79,12 +86,32 @@ IMPORTED: dict[str, list[str]] = {
         "Metadata",
         "Metadatas",
         "QueryResult",
+        "ReadLevel",
+        "SearchResult",
         "SparseEmbeddingFunction",
         "SparseVector",
         "SparseVectors",
         "Where",
         "WhereDocument",
     ],
+    "chromadb.base_types": ["SparseVector"],
+    "chromadb.execution.expression": [
+        "And",
+        "GroupBy",
+        "K",
+        "Key",
+        "Knn",
+        "Limit",
+        "MinK",
+        "Rrf",
+        "Search",
+        "SearchWhere",
+        "Select",
+        "Val",
+        "Where",
+    ],
+    "chromadb.execution.expression.operator": ["Key", "Knn", "Rank", "Rrf", "Where"],
+    "chromadb.execution.expression.plan": ["Search"],
     "chromadb.errors": [
         "ChromaError",
         "DuplicateIDError",

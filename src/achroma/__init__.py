@@ -53,6 +53,7 @@ from achroma.core.models import (
     Tenant,
     UserIdentity,
 )
+from achroma.core.sparse import SparseVector
 from achroma.drop_in import install_as_chromadb
 from achroma.embeddings import Documents, EmbeddingFunction, Embeddings
 from achroma.errors import (
@@ -62,6 +63,7 @@ from achroma.errors import (
     InvalidDimensionException,
     NotFoundError,
 )
+from achroma.search import K, Key, Knn, ReadLevel, Rrf, Search
 from achroma.transfer import copy
 
 AsyncClientAPI = AsyncClient
@@ -104,13 +106,20 @@ __all__ = [
     "install_as_chromadb",
     "InvalidArgumentError",
     "InvalidDimensionException",
+    "K",
+    "Key",
+    "Knn",
     "Metadata",
     "Metadatas",
     "NotFoundError",
     "PersistentClient",
     "QueryResult",
+    "ReadLevel",
+    "Rrf",
     "RustClient",
+    "Search",
     "Settings",
+    "SparseVector",
     "Tenant",
     "UpdateCollectionMetadata",
     "UpdateMetadata",

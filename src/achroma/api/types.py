@@ -33,6 +33,7 @@ from achroma.embeddings.protocol import (
     validate_sparse_embedding_function,
     validate_sparse_vectors,
 )
+from achroma.search import ReadLevel, SearchResult, SearchResultRow
 
 T = TypeVar("T")
 OneOrMany = Union[T, list[T]]  # noqa: UP007 (a runtime alias on Python 3.10)
@@ -42,6 +43,7 @@ Metadatas = list[Metadata]
 CollectionMetadata = dict[str, Any]
 UpdateMetadata = dict[str, Union[MetadataValue, None]]  # noqa: UP007
 UpdateCollectionMetadata = UpdateMetadata
+SparseVectors = list[SparseVector]
 
 
 def is_document(target: Any) -> bool:
@@ -73,6 +75,9 @@ __all__ = [
     "OneOrMany",
     "PyEmbedding",
     "QueryResult",
+    "ReadLevel",
+    "SearchResult",
+    "SearchResultRow",
     "Space",
     "SparseEmbeddingFunction",
     "SparseVector",

@@ -1,0 +1,1 @@
+"""chromadb's ``chromadb.execution``: only its ``expression`` package (the Search API)."""
