@@ -62,6 +62,19 @@ from achroma.errors import (
     InvalidDimensionException,
     NotFoundError,
 )
+from achroma.schema import (
+    BoolInvertedIndexConfig,
+    Cmek,
+    FloatInvertedIndexConfig,
+    FtsIndexConfig,
+    HnswIndexConfig,
+    IntInvertedIndexConfig,
+    Schema,
+    SpannIndexConfig,
+    SparseVectorIndexConfig,
+    StringInvertedIndexConfig,
+    VectorIndexConfig,
+)
 from achroma.transfer import copy
 
 AsyncClientAPI = AsyncClient
@@ -121,4 +134,15 @@ __all__ = [
     "Where",
     "WhereDocument",
     "__version__",
+    "BoolInvertedIndexConfig",
+    "Cmek",
+    "FloatInvertedIndexConfig",
+    "FtsIndexConfig",
+    "HnswIndexConfig",
+    "IntInvertedIndexConfig",
+    "Schema",
+    "SpannIndexConfig",
+    "SparseVectorIndexConfig",
+    "StringInvertedIndexConfig",
+    "VectorIndexConfig",
 ]

@@ -44,6 +44,28 @@ def register_embedding_function(ef_class: T | None = None) -> T | Callable[[T], 
     return register(ef_class) if ef_class is not None else register
 
 
+# Sparse embedding functions (for sparse vector indexes in a collection's schema), by name.
+sparse_known_embedding_functions: dict[str, type] = {}
+
+
+@overload
+def register_sparse_embedding_function(ef_class: T) -> T: ...
+@overload
+def register_sparse_embedding_function(ef_class: None = None) -> Callable[[T], T]: ...
+def register_sparse_embedding_function(ef_class: T | None = None) -> T | Callable[[T], T]:
+    """Register a sparse embedding function class under its ``name()``, so a collection's
+    schema can rebuild it; a decorator, or call it with the class."""
+
+    def register(cls: T) -> T:
+        try:
+            sparse_known_embedding_functions[getattr(cls, "name")()] = cls  # noqa: B009
+        except Exception as exc:
+            raise ValueError(f"Failed to register sparse embedding function: {exc}") from exc
+        return cls
+
+    return register(ef_class) if ef_class is not None else register
+
+
 def config_to_embedding_function(config: dict[str, Any]) -> Any:
     """Build a registered function from ``{"name": ..., "config": {...}}``."""
     if "name" not in config:
