@@ -53,7 +53,9 @@ def matches(node: dict[str, Any], r: Record) -> bool:
     if op in ("$gt", "$gte", "$lt", "$lte"):
         if not present or isinstance(v, bool | str):
             return False
-        return {"$gt": v > operand, "$gte": v >= operand, "$lt": v < operand, "$lte": v <= operand}[op]
+        return {"$gt": v > operand, "$gte": v >= operand, "$lt": v < operand, "$lte": v <= operand}[
+            op
+        ]
     if op in ("$contains", "$not_contains"):
         items = meta.get(key) if isinstance(meta.get(key), list) else []
         found = any(type(i) is type(operand) and i == operand for i in items)
@@ -82,7 +84,11 @@ def knn_list(knn: dict[str, Any], rows: list[tuple[int, Record]], space: str) ->
     query = knn["query"]
     if isinstance(query, dict):  # sparse
         scored = [
-            (1.0 - sum(w * r.sparse.get(t, 0.0) for t, w in zip(query["indices"], query["values"])), i)
+            (
+                1.0
+                - sum(w * r.sparse.get(t, 0.0) for t, w in zip(query["indices"], query["values"])),
+                i,
+            )
             for i, r in rows
             if set(query["indices"]) & set(r.sparse)
         ]
@@ -96,7 +102,9 @@ def knn_list(knn: dict[str, Any], rows: list[tuple[int, Record]], space: str) ->
     return {i: d for d, i in top}
 
 
-def evaluate(node: dict[str, Any], i: int, lists: dict[int, dict[int, float]]) -> tuple[bool, float | None]:
+def evaluate(
+    node: dict[str, Any], i: int, lists: dict[int, dict[int, float]]
+) -> tuple[bool, float | None]:
     """(in support, score-or-default) for record `i`."""
     ((op, arg),) = node.items()
     if op == "$knn":
@@ -113,7 +121,12 @@ def evaluate(node: dict[str, Any], i: int, lists: dict[int, dict[int, float]]) -
     if op in ("$sub", "$div"):
         parts = [evaluate(arg["left"], i, lists), evaluate(arg["right"], i, lists)]
         return _combine(op, parts)
-    start = {"$sum": 0.0, "$mul": 1.0, "$max": -3.4028234663852886e38, "$min": 3.4028234663852886e38}[op]
+    start = {
+        "$sum": 0.0,
+        "$mul": 1.0,
+        "$max": -3.4028234663852886e38,
+        "$min": 3.4028234663852886e38,
+    }[op]
     acc: tuple[bool, float | None] = (False, start)
     for child in arg:
         acc = _combine(op, [acc, evaluate(child, i, lists)])
@@ -141,7 +154,11 @@ def _apply(op: str, a: float, b: float) -> float:
     if op == "$mul":
         return a * b
     if op == "$div":
-        return a / b if b != 0 else (math.nan if a == 0 else math.copysign(math.inf, a) * math.copysign(1, b))
+        return (
+            a / b
+            if b != 0
+            else (math.nan if a == 0 else math.copysign(math.inf, a) * math.copysign(1, b))
+        )
     if op == "$max":
         return b if math.isnan(a) else a if math.isnan(b) else max(a, b)
     return b if math.isnan(a) else a if math.isnan(b) else min(a, b)
@@ -160,7 +177,11 @@ def _log(x: float) -> float:
 
 def search(records: list[Record], wire: dict[str, Any], space: str) -> list[tuple[str, float]]:
     """(id, score) of one Search's page."""
-    rows = [(i, r) for i, r in enumerate(records) if wire["filter"] is None or matches(wire["filter"], r)]
+    rows = [
+        (i, r)
+        for i, r in enumerate(records)
+        if wire["filter"] is None or matches(wire["filter"], r)
+    ]
     page = wire.get("limit") or {}
     offset, limit = page.get("offset", 0), page.get("limit")
     end = None if limit is None else offset + limit
@@ -180,7 +201,9 @@ def search(records: list[Record], wire: dict[str, Any], space: str) -> list[tupl
     return [(records[i].id, s) for s, i in ranked[offset:end]]
 
 
-def _grouped(records: list[Record], ranked: list[tuple[float, int]], group: dict[str, Any]) -> list[tuple[float, int]]:
+def _grouped(
+    records: list[Record], ranked: list[tuple[float, int]], group: dict[str, Any]
+) -> list[tuple[float, int]]:
     ((op, spec),) = group["aggregate"].items()
     buckets: dict[tuple[Any, ...], list[tuple[float, int]]] = {}
     for s, i in ranked:
@@ -188,9 +211,11 @@ def _grouped(records: list[Record], ranked: list[tuple[float, int]], group: dict
         buckets.setdefault(tuple(_key(meta.get(k)) for k in group["keys"]), []).append((s, i))
     kept = []
     for members in buckets.values():
+
         def order(m: tuple[float, int]) -> tuple[Any, ...]:
             meta = records[m[1]].metadata or {}
             return tuple((1, m[0]) if k == "#score" else _key(meta.get(k)) for k in spec["keys"])
+
         members.sort(key=order, reverse=op == "$max_k")
         kept += members[: spec["k"]]
     kept.sort(key=lambda t: (t[0], t[1]))
@@ -205,7 +230,9 @@ def _key(v: Any) -> tuple[Any, ...]:
     return (2, str(v))
 
 
-def _knns(node: Any, rows: list[tuple[int, Record]], space: str, lists: dict[int, dict[int, float]]) -> None:
+def _knns(
+    node: Any, rows: list[tuple[int, Record]], space: str, lists: dict[int, dict[int, float]]
+) -> None:
     if isinstance(node, dict):
         if "$knn" in node:
             lists[id(node["$knn"])] = knn_list(node["$knn"], rows, space)

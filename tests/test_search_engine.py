@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.search_reference import SPARSE_KEY, Record, search
 
 import achroma
 from achroma.core.sparse import SparseVector
 from achroma.errors import InvalidArgumentError
-from tests.search_reference import SPARSE_KEY, Record, search
 
 N, DIM = 60, 6
 WORDS = ["apple", "pear", "plum", "fig"]
@@ -112,7 +112,9 @@ leaf_filters = st.one_of(
 filters = st.recursive(
     leaf_filters,
     lambda inner: st.builds(
-        lambda op, cs: {op: cs}, st.sampled_from(["$and", "$or"]), st.lists(inner, min_size=2, max_size=3)
+        lambda op, cs: {op: cs},
+        st.sampled_from(["$and", "$or"]),
+        st.lists(inner, min_size=2, max_size=3),
     ),
     max_leaves=5,
 )
@@ -174,7 +176,12 @@ def ranks(draw: st.DrawFn, depth: int = 0) -> dict[str, Any]:
     return {
         "$mul": [
             {"$val": -1},
-            {"$sum": [{"$div": {"left": {"$val": 1.0}, "right": {"$sum": [{"$val": 60}, k]}}} for k in knns]},
+            {
+                "$sum": [
+                    {"$div": {"left": {"$val": 1.0}, "right": {"$sum": [{"$val": 60}, k]}}}
+                    for k in knns
+                ]
+            },
         ]
     }
 
@@ -196,7 +203,9 @@ def searches(draw: st.DrawFn) -> dict[str, Any]:
     limit: dict[str, Any] = {"offset": draw(st.integers(0, 5))}
     if draw(st.booleans()):
         limit["limit"] = draw(st.integers(1, 20))
-    select = draw(st.sets(st.sampled_from(["#document", "#score", "#metadata", "#embedding", "cat", "nope"])))
+    select = draw(
+        st.sets(st.sampled_from(["#document", "#score", "#metadata", "#embedding", "cat", "nope"]))
+    )
     return {
         "filter": draw(st.one_of(st.none(), filters)),
         "rank": rank,
@@ -237,7 +246,11 @@ def _check(result: dict[str, Any], index: int, wire: dict[str, Any], space: str)
     if "#metadata" in select or fields:
         for i, meta in zip(ids, result["metadatas"][index], strict=True):
             stored = _stored_metadata(by_id[i])
-            want = stored if "#metadata" in select else {k: v for k, v in (stored or {}).items() if k in fields}
+            want = (
+                stored
+                if "#metadata" in select
+                else {k: v for k, v in (stored or {}).items() if k in fields}
+            )
             assert meta == (want or None)
     else:
         assert result["metadatas"][index] is None
@@ -255,16 +268,24 @@ def _same_order(ids: list[str], expected: list[tuple[str, float]]) -> None:
             assert got in near, (ids, expected)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(wire=searches(), space=st.sampled_from(["cosine", "l2"]))
-def test_search_matches_brute_force(collections: dict[str, Any], wire: dict[str, Any], space: str) -> None:
+def test_search_matches_brute_force(
+    collections: dict[str, Any], wire: dict[str, Any], space: str
+) -> None:
     result = collections[space].search(wire)
     _check(result, 0, wire, space)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(batch=st.lists(searches(), min_size=1, max_size=4))
-def test_a_batch_answers_each_search_on_its_own(collections: dict[str, Any], batch: list[dict[str, Any]]) -> None:
+def test_a_batch_answers_each_search_on_its_own(
+    collections: dict[str, Any], batch: list[dict[str, Any]]
+) -> None:
     result = collections["cosine"].search(batch)
     assert len(result["ids"]) == len(batch)
     for i, wire in enumerate(batch):
@@ -290,7 +311,9 @@ def test_a_rank_without_knn_returns_nothing(collections: dict[str, Any]) -> None
 
 
 def test_no_rank_pages_in_insertion_order_scored_by_position(collections: dict[str, Any]) -> None:
-    result = collections["l2"].search({"limit": {"offset": 3, "limit": 4}, "select": {"keys": ["#score"]}})
+    result = collections["l2"].search(
+        {"limit": {"offset": 3, "limit": 4}, "select": {"keys": ["#score"]}}
+    )
     assert result["ids"] == [[r.id for r in RECORDS[3:7]]]
     assert result["scores"] == [[0.0, 1.0, 2.0, 3.0]]
 
@@ -302,11 +325,16 @@ def test_no_rank_pages_in_insertion_order_scored_by_position(collections: dict[s
         ({"filter": {"#document": {"$eq": "x"}}}, "indexing is disabled"),
         ({"filter": {"cat": {"$regex": "a"}}}, "#document only"),
         ({"rank": {"$nope": 1}}, "Unknown rank operator"),
-        ({"group_by": {"keys": ["cat"], "aggregate": {"$min_k": {"keys": ["#score"], "k": 1}}}}, "requires a rank"),
+        (
+            {"group_by": {"keys": ["cat"], "aggregate": {"$min_k": {"keys": ["#score"], "k": 1}}}},
+            "requires a rank",
+        ),
         ({"limit": {"offset": -1}}, "offset"),
         ({"select": {"keys": [1]}}, "select keys"),
     ],
 )
-def test_bad_searches_raise_invalid_argument(collections: dict[str, Any], wire: dict[str, Any], message: str) -> None:
+def test_bad_searches_raise_invalid_argument(
+    collections: dict[str, Any], wire: dict[str, Any], message: str
+) -> None:
     with pytest.raises(InvalidArgumentError, match=message):
         collections["l2"].search(wire)

@@ -63,6 +63,19 @@ from achroma.errors import (
     InvalidDimensionException,
     NotFoundError,
 )
+from achroma.schema import (
+    BoolInvertedIndexConfig,
+    Cmek,
+    FloatInvertedIndexConfig,
+    FtsIndexConfig,
+    HnswIndexConfig,
+    IntInvertedIndexConfig,
+    Schema,
+    SpannIndexConfig,
+    SparseVectorIndexConfig,
+    StringInvertedIndexConfig,
+    VectorIndexConfig,
+)
 from achroma.search import K, Key, Knn, ReadLevel, Rrf, Search
 from achroma.transfer import copy
 
@@ -130,4 +143,15 @@ __all__ = [
     "Where",
     "WhereDocument",
     "__version__",
+    "BoolInvertedIndexConfig",
+    "Cmek",
+    "FloatInvertedIndexConfig",
+    "FtsIndexConfig",
+    "HnswIndexConfig",
+    "IntInvertedIndexConfig",
+    "Schema",
+    "SpannIndexConfig",
+    "SparseVectorIndexConfig",
+    "StringInvertedIndexConfig",
+    "VectorIndexConfig",
 ]
