@@ -3,8 +3,8 @@
 The blocks of one page run in order in one fresh interpreter, sharing one namespace (a page
 reads as one session), with an empty temporary directory as the working directory. On the line
 before a block, `<!-- not-run -->` skips it (for snippets that need a server or use top-level
-await) and `<!-- requires: MODULE -->` skips it unless MODULE is installed (e.g. the default
-embedding model). Errors point at the page and line of the Markdown file.
+await) and `<!-- requires: MODULE ... -->` skips it unless every MODULE is installed (e.g. the
+default embedding model). Errors point at the page and line of the Markdown file.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ UNRUN_PAGES = {"server.md"}
 
 FENCE = re.compile(r"^```python\s*$")
 NOT_RUN = "<!-- not-run -->"
-REQUIRES = re.compile(r"^<!-- requires: ([\w.]+) -->$")
+REQUIRES = re.compile(r"^<!-- requires: ([\w. ]+) -->$")
 
 # Runs in the child: the (path, first line, source) triples in the JSON file argv[1], in one
 # namespace, so that tracebacks name the Markdown file and line.
@@ -57,8 +57,10 @@ def python_blocks(page: Path) -> list[tuple[int, str, str | None]]:
         skip = None
         if before == NOT_RUN:
             skip = "not-run"
-        elif (needs := REQUIRES.match(before)) and importlib.util.find_spec(needs[1]) is None:
-            skip = f"needs {needs[1]}"
+        elif (needs := REQUIRES.match(before)) and (
+            missing := [m for m in needs[1].split() if importlib.util.find_spec(m) is None]
+        ):
+            skip = f"needs {', '.join(missing)}"
         blocks.append((i + 2, "\n".join(lines[i + 1 : end]) + "\n", skip))
         i = end + 1
     return blocks

@@ -7,18 +7,12 @@ alias wins even where chromadb is installed.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from achroma.utils.batch_utils import create_batches
-
-SRC = Path(__file__).resolve().parent.parent / "src"
+from fresh_python import run_script
 
 # What the integrations and their tests import from chromadb: langchain-chroma 1.1.0
 # (langchain_chroma/vectorstores.py and tests/integration_tests/test_vectorstores.py) and
@@ -137,28 +131,6 @@ IMPORTED: dict[str, list[str]] = {
     "chromadb.utils.embedding_functions.bm25_embedding_function": ["Bm25EmbeddingFunction"],
     "chromadb.utils.data_loaders": ["ImageLoader"],
 }
-
-# Appended to every script: an installed chromadb must never have been imported.
-NO_REAL_CHROMADB = """
-import sys
-from pathlib import Path
-for _name, _module in list(sys.modules.items()):
-    _parts = Path(getattr(_module, "__file__", None) or "").parts
-    _real = [i for i, part in enumerate(_parts) if part == "chromadb" and _parts[i - 1] != "achroma"]
-    assert not _real, (_name, _module.__file__)
-assert "chromadb_rust_bindings" not in sys.modules
-"""
-
-
-def run_script(source: str) -> None:
-    """Run `source` in a fresh interpreter (achroma from this checkout) and fail on its error."""
-    paths = [str(SRC), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-    script = textwrap.dedent(source) + NO_REAL_CHROMADB
-    done = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
 
 
 def test_every_name_integrations_import_resolves_through_the_alias() -> None:
@@ -308,62 +280,3 @@ def test_create_batches_splits_as_chromadb_does(size: int, fields: dict[str, Any
     ids = ["a", "b", "c"]
     expected = chromadb_batch_utils.create_batches(_Sized(size), ids, **fields)
     assert create_batches(_Sized(size), ids, **fields) == expected
-
-
-def test_llama_index_chroma_vector_store_runs_on_the_alias() -> None:
-    pytest.importorskip("llama_index.vector_stores.chroma")
-    run_script(
-        """
-        import asyncio
-        import achroma
-        achroma.install_as_chromadb()
-        import chromadb
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
-        from llama_index.core.vector_stores.types import (
-            MetadataFilter, MetadataFilters, VectorStoreQuery,
-        )
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        def node(id_, text, embedding, source, **metadata):
-            source_info = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=source)}
-            return TextNode(
-                id_=id_, text=text, embedding=embedding,
-                relationships=source_info, metadata=metadata,
-            )
-
-        client = chromadb.EphemeralClient()
-        store = ChromaVectorStore(
-            chroma_collection=client.create_collection("nodes", embedding_function=None)
-        )
-        store.add([
-            node("n1", "cats purr", [1.0, 0.0, 0.0], "doc-a", kind="cat"),
-            node("n2", "dogs bark", [0.0, 1.0, 0.0], "doc-b", kind="dog"),
-            node("n3", "lions roar", [0.9, 0.0, 0.1], "doc-c", kind="cat"),
-        ])
-        top = store.query(VectorStoreQuery(query_embedding=[1.0, 0.0, 0.0], similarity_top_k=2))
-        assert [n.id_ for n in top.nodes] == ["n1", "n3"], top.ids
-        assert top.similarities[0] > top.similarities[1]
-
-        dogs = MetadataFilters(filters=[MetadataFilter(key="kind", value="dog")])
-        only = store.query(VectorStoreQuery(
-            query_embedding=[1.0, 0.0, 0.0], similarity_top_k=3, filters=dogs
-        ))
-        assert [n.id_ for n in only.nodes] == ["n2"]
-
-        store.delete("doc-a")  # by the source document's id
-        assert {n.id_ for n in store.get_nodes(node_ids=["n1", "n2", "n3"])} == {"n2", "n3"}
-        store.delete_nodes(node_ids=["n3"])
-        assert [n.id_ for n in store.get_nodes(node_ids=["n2", "n3"])] == ["n2"]
-
-        async def use_async():
-            await store.async_add([node("n4", "owls hoot", [0.0, 0.0, 1.0], "doc-d")])
-            found = await store.aquery(
-                VectorStoreQuery(query_embedding=[0.0, 0.0, 1.0], similarity_top_k=1)
-            )
-            assert [n.id_ for n in found.nodes] == ["n4"]
-
-        asyncio.run(use_async())
-        store.clear()
-        assert store.get_nodes(node_ids=["n2", "n4"]) == []
-        """
-    )

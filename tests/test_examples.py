@@ -46,7 +46,11 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> Ran:
 
 
 # Modules an example needs beyond achroma's own dependencies (all in the dev extra).
-NEEDS = {"fastapi_app": ["fastapi"], "server_and_http_clients": ["uvicorn", "starlette"]}
+NEEDS = {
+    "fastapi_app": ["fastapi"],
+    "server_and_http_clients": ["uvicorn", "starlette"],
+    "llamaindex_rag": ["llama_index.core", "llama_index.vector_stores.chroma"],
+}
 
 
 def _stdout(ran: Ran, example: str) -> str:
@@ -138,3 +142,16 @@ def test_rag_search_indexes_idempotently(ran: Ran) -> None:
     assert again.returncode == 0, again.stderr
     assert "indexed 45 chunks from 15 files" in again.stdout
     assert _sources(again.stdout) == _sources(first_out)
+
+
+def test_llamaindex_example_retrieves_from_the_right_articles(ran: Ran) -> None:
+    out = _stdout(ran, "llamaindex_rag")
+    assert "indexed 11 chunks from 5 articles" in out
+    sources = {
+        question: re.findall(r"^   \[(\S+) ", answer, re.MULTILINE)
+        for question, answer in re.findall(r"^Q: (.+)\n((?:   .*\n)+)", out, re.MULTILINE)
+    }
+    assert sources["How do bees survive the cold months?"] == ["beekeeping.txt"] * 2
+    assert sources["Why does the sea level rise and fall twice a day?"] == ["tides.txt"] * 2
+    assert sources["How often should I oil my bike chain?"][0] == "bicycle.txt"
+    assert "coffee.txt only: Coffee beans" in out
