@@ -86,7 +86,10 @@ def knn_list(knn: dict[str, Any], rows: list[tuple[int, Record]], space: str) ->
         scored = [
             (
                 1.0
-                - sum(w * r.sparse.get(t, 0.0) for t, w in zip(query["indices"], query["values"])),
+                - sum(
+                    w * r.sparse.get(t, 0.0)
+                    for t, w in zip(query["indices"], query["values"], strict=True)
+                ),
                 i,
             )
             for i, r in rows

@@ -72,7 +72,6 @@ Metadatas = list[Metadata]
 CollectionMetadata = dict[str, Any]
 UpdateMetadata = dict[str, Union[MetadataValue, None]]  # noqa: UP007
 UpdateCollectionMetadata = UpdateMetadata
-SparseVectors = list[SparseVector]
 
 
 def is_document(target: Any) -> bool:
