@@ -21,6 +21,7 @@ from achroma.core.models import (
     DeleteResult,
     GetResult,
     Include,
+    IndexingStatus,
     Metadata,
     QueryResult,
     Tenant,
@@ -148,6 +149,17 @@ class ClientAPI(sync.SyncWrapper[AsyncClient]):
         """The collection called `name`; `NotFoundError` if there is none."""
         return Collection(
             sync.call(self._async.get_collection, name, embedding_function, data_loader)
+        )
+
+    def get_collection_by_id(
+        self,
+        id: UUID,
+        embedding_function: CollectionEmbeddingFunction | None = DEFAULT_EMBEDDING_FUNCTION,
+        data_loader: DataLoader[Loadable] | None = None,
+    ) -> Collection:
+        """The collection with this id in the current database; `NotFoundError` if none."""
+        return Collection(
+            sync.call(self._async.get_collection_by_id, id, embedding_function, data_loader)
         )
 
     def get_or_create_collection(
@@ -314,6 +326,13 @@ class Collection(sync.SyncWrapper[AsyncCollection]):
     def count(self) -> int:
         """How many records the collection holds."""
         return sync.call(self._async.count)
+
+    def get_indexing_status(self) -> IndexingStatus:
+        """How many write batches the vector index has applied, of how many committed.
+
+        Queries never wait on this (a read catches the index up first); it shows work the
+        index still has to do. (chromadb's local clients raise NotImplementedError.)"""
+        return sync.call(self._async.get_indexing_status)
 
     def add(
         self,

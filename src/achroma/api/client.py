@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import TracebackType
 from typing import Any, TypeVar
+from uuid import UUID
 
 from achroma.api.collection import AsyncCollection
 from achroma.api.configuration import create_configuration, create_json
@@ -29,7 +30,7 @@ from achroma.embeddings import (
     validate_embedding_function_conflict_on_create,
     validate_embedding_function_conflict_on_get,
 )
-from achroma.errors import ChromaError
+from achroma.errors import ChromaError, InvalidArgumentError
 
 _Self = TypeVar("_Self", bound="_BackendUser")
 
@@ -215,6 +216,19 @@ class AsyncClient(_BackendUser):
         check_recorded_function(embedding_function, model)
         return self._wrap(model, embedding_function, data_loader)
 
+    async def get_collection_by_id(
+        self,
+        id: UUID,
+        embedding_function: CollectionEmbeddingFunction | None = DEFAULT_EMBEDDING_FUNCTION,
+        data_loader: DataLoader[Loadable] | None = None,
+    ) -> AsyncCollection:
+        """The collection with this id in the current database; `NotFoundError` if none."""
+        model = await self._backend.get_collection_by_id(
+            _collection_uuid(id), self._tenant, self._database
+        )
+        check_recorded_function(embedding_function, model)
+        return self._wrap(model, embedding_function, data_loader)
+
     async def get_or_create_collection(
         self,
         name: str,
@@ -288,3 +302,15 @@ class AsyncAdminAPI(_BackendUser):
         require_str(name, "name")
         require_str(tenant, "tenant")
         await self._backend.delete_database(name, tenant)
+
+
+def _collection_uuid(value: Any) -> UUID:
+    """A collection id given as a UUID or its text, as chromadb takes it."""
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(value)
+    except (TypeError, ValueError, AttributeError):
+        raise InvalidArgumentError(
+            "Validation error: collection_id: Invalid collection ID format, expected UUID"
+        ) from None

@@ -62,6 +62,7 @@ from achroma.core.models import (
     DeleteResult,
     GetResult,
     Include,
+    IndexingStatus,
     Metadata,
     QueryResult,
     Where,
@@ -262,6 +263,14 @@ class AsyncCollection:
     async def count(self) -> int:
         """How many records the collection holds."""
         return await self._backend.count(self._model)
+
+    async def get_indexing_status(self) -> IndexingStatus:
+        """How many write batches the vector index has applied, of how many committed.
+
+        Queries never wait on this (a read catches the index up first); it shows work the
+        index still has to do. (chromadb's local clients raise NotImplementedError.)
+        """
+        return await self._backend.indexing_status(self._model)
 
     async def add(
         self,

@@ -18,6 +18,7 @@ from achroma.core.models import (
     CollectionModel,
     Database,
     GetResult,
+    IndexingStatus,
     QueryResult,
     Tenant,
     UserIdentity,
@@ -161,3 +162,7 @@ class Backend(ABC):
         """Each Search of the batch on its own: Chroma's column-major `SearchResult` body
         (`ids`, `documents`, `embeddings`, `metadatas`, `scores`, `select`, one entry per
         Search)."""
+
+    @abstractmethod
+    async def indexing_status(self, collection: CollectionModel) -> IndexingStatus:
+        """How many of the collection's write batches its vector index has applied."""

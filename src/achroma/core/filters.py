@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeAlias, TypeVar, Union, cast
+from typing import Any, Generic, Literal, Protocol, TypeAlias, TypeVar, Union, cast
 
 from achroma.core.text import is_utf8
 from achroma.emulation.rust_regex import RegexSyntaxError, compile_pattern
@@ -99,7 +99,11 @@ class DocumentMatch:
         return {self.op: self.text}
 
 
-Clause = TypeVar("Clause", "WhereNode", "DocumentNode")
+class _Node(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
+
+Clause = TypeVar("Clause", bound=_Node)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,16 @@ class CollectionModel:
         return dict(self.configuration.get("hnsw") or {})
 
 
+@dataclass
+class IndexingStatus:
+    """How far the vector index has caught up with the collection's writes (batches)."""
+
+    num_indexed_ops: int
+    num_unindexed_ops: int
+    total_ops: int
+    op_indexing_progress: float
+
+
 class GetResult(TypedDict):
     """`Collection.get`'s records in columnar form; fields not included are None."""
 

@@ -17,7 +17,6 @@ from achroma.core.filters import (
     Comparison,
     Contains,
     DocumentMatch,
-    DocumentNode,
     Junction,
     JunctionOp,
     Membership,
@@ -110,10 +109,12 @@ def _id_match(value: Any) -> IdMatch:
     return IdMatch(cast(IdOp, _ID_OPS[op]), tuple(ids))
 
 
-def _document_match(value: Any) -> DocumentNode:
+def _document_match(value: Any) -> DocumentMatch:
     if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in _DOCUMENT_OPS:
         raise InvalidArgumentError(
             "Cannot filter using metadata key '#document' with type 'Str' because indexing "
             "is disabled"
         )
-    return parse_where_document(value)
+    match = parse_where_document(value)
+    assert isinstance(match, DocumentMatch)  # one of the four leaf operators
+    return match

@@ -108,6 +108,11 @@ class IndexFiles:
         except _Unusable:
             return None
 
+    def saved_seq(self) -> int:
+        """The seq of the saved generation (0: none saved)."""
+        meta = self._read_pointer()
+        return int(meta["seq"]) if meta is not None and "seq" in meta else 0
+
     def generation(self) -> str | None:
         """The generation the pointer names (whatever its format); None when there is no
         readable pointer or it names none. Its files are the ones not to delete."""

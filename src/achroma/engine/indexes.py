@@ -108,6 +108,15 @@ class Indexes:
         self._pending[collection_id] = task
         task.add_done_callback(lambda t: self._finished(collection_id, t))
 
+    def indexed_seq(self, collection_id: str) -> int:
+        """The last write batch the collection's index holds: the open index's, else the
+        saved one's (0 for none)."""
+        index = self._open.get(collection_id)
+        if index is not None:
+            return index.seq
+        files = self._files(collection_id)
+        return files.saved_seq() if files is not None else 0
+
     async def settle(self, collection_id: str) -> None:
         """Wait for the collection's pending index update, if any."""
         task = self._pending.get(collection_id)

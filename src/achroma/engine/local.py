@@ -20,6 +20,7 @@ from achroma.core.models import (
     CollectionModel,
     Database,
     GetResult,
+    IndexingStatus,
     QueryResult,
     Tenant,
     UserIdentity,
@@ -287,6 +288,17 @@ class LocalBackend(Backend):
         assert outcome.hits is not None
         return results.query_result(
             outcome.hits, outcome.rows_by_key, list(request.include), outcome.dimension
+        )
+
+    async def indexing_status(self, collection: CollectionModel) -> IndexingStatus:
+        cid = str(collection.id)
+        seq, _ = await records.collection_state(self.engine.store.db, cid)
+        indexed = min(seq, self.engine.indexes.indexed_seq(cid))
+        return IndexingStatus(
+            num_indexed_ops=indexed,
+            num_unindexed_ops=seq - indexed,
+            total_ops=seq,
+            op_indexing_progress=indexed / seq if seq else 1.0,
         )
 
     async def search(self, collection: CollectionModel, request: SearchRequest) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from achroma.core.models import (
     CollectionModel,
     Database,
     GetResult,
+    IndexingStatus,
     QueryResult,
     Tenant,
     UserIdentity,
@@ -353,6 +354,15 @@ class HttpBackend(Backend):
 
     async def count(self, collection: CollectionModel) -> int:
         return int(await self._request("GET", self._records(collection, "count")))
+
+    async def indexing_status(self, collection: CollectionModel) -> IndexingStatus:
+        body = await self._request("GET", self._records(collection, "indexing_status"))
+        return IndexingStatus(
+            num_indexed_ops=int(body["num_indexed_ops"]),
+            num_unindexed_ops=int(body["num_unindexed_ops"]),
+            total_ops=int(body["total_ops"]),
+            op_indexing_progress=float(body["op_indexing_progress"]),
+        )
 
     async def get(self, collection: CollectionModel, request: GetRequest) -> GetResult:
         include = list(request.include)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -256,7 +257,8 @@ async def fork_count(request: Request) -> Any:
 
 @endpoint()
 async def indexing_status(request: Request) -> Any:
-    raise WireError(500, "InternalError", "Method scout_logs is not implemented")
+    status = await validated((await collection(request)).get_indexing_status())
+    return dataclasses.asdict(status)
 
 
 @endpoint()
