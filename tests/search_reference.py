@@ -196,7 +196,8 @@ def search(records: list[Record], wire: dict[str, Any], space: str) -> list[tupl
     for i, _ in rows:
         inside, v = evaluate(wire["rank"], i, lists)
         if inside and v is not None:
-            ranked.append((float(np.float32(v)), i))
+            with np.errstate(over="ignore"):
+                ranked.append((float(np.float32(v)), i))
     ranked.sort(key=lambda t: (math.isnan(t[0]), t[0] if not math.isnan(t[0]) else 0.0, t[1]))
     group = wire.get("group_by") or {}
     if group:

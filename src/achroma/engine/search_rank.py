@@ -86,7 +86,8 @@ def evaluate(rank: Rank, knn_scores: dict[int, dict[int, float]]) -> list[tuple[
     """(key, score) of every record the rank supports, best (lowest) first. `knn_scores`
     holds each `$knn` node's list by `id()` of the node."""
     scores = _node(rank, knn_scores)
-    ranked = [(key, float(np.float32(score))) for key, score in scores.support.items()]
+    with np.errstate(over="ignore"):  # scores beyond float32 become infinite, as in Chroma
+        ranked = [(key, float(np.float32(score))) for key, score in scores.support.items()]
     ranked.sort(key=lambda item: (_total_order(item[1]), item[0]))
     return ranked
 
