@@ -165,6 +165,28 @@ BEYOND_CHROMADB = [
     pytest.param({"where": unmergeable_or(1_000)}, id="or-1000-compound"),
     pytest.param({"where": {"$and": [{f"k{i}": {"$ne": i}} for i in range(2_000)]}}, id="and"),
     pytest.param({"where": {"a": {"$in": list(range(100_000))}}}, id="in-100000"),
+    # Range bounds on one key reduce to the deciding ones (9,000 would be 9,000 subqueries).
+    pytest.param(
+        {"where": {"$and": [{"a": {"$gt" if i % 2 else "$gte": i / 60}} for i in range(9_000)]}},
+        id="and-9000-lower-bounds",
+    ),
+    pytest.param(
+        {"where": {"$or": [{"a": {"$lt" if i % 2 else "$lte": i % 200}} for i in range(9_000)]}},
+        id="or-9000-upper-bounds",
+    ),
+    pytest.param(
+        {
+            "where": {
+                "$and": [
+                    {"$or": [{"a": {"$lt": 40}}, {"a": {"$lte": 40}}, {"b": {"$gt": 5}}]},
+                    {"a": {"$gte": 10}},
+                    {"a": {"$gt": 10}},
+                    {"b": {"$lte": 6}},
+                ]
+            }
+        },
+        id="bounds-mixed",
+    ),
     pytest.param(
         {"where_document": {"$or": [{"$contains": f"doc {i} "} for i in range(0, 4_000, 3)]}},
         id="document-or-1334",

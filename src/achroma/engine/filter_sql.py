@@ -215,7 +215,9 @@ def _has_nul(value: Any) -> bool:
 def _merge_alternatives(op: JunctionOp, clauses: list[Any]) -> list[Any]:
     """Sibling leaves that only widen a union, as one `AnyOf` per operator and kind: under
     `$or`, the positive leaves; under `$and`, the negative ones (`not a and not b` is `not
-    (a or b)`). A leaf alone in its group stays as it is."""
+    (a or b)`). A leaf alone in its group stays as it is. Range bounds on one key are first
+    reduced to the one that decides (`_bounds`)."""
+    clauses = _bounds(op, clauses)
     negated = op == "$and"
     groups: dict[tuple[str, str], list[Any]] = {}
     for clause in clauses:
@@ -230,6 +232,45 @@ def _merge_alternatives(op: JunctionOp, clauses: list[Any]) -> list[Any]:
             pairs = tuple(pair for c in groups[shape] for pair in _pairs(c))
             merged.append(AnyOf(shape[0], shape[1], pairs, negated))
     return merged
+
+
+def _bounds(op: JunctionOp, clauses: list[Any]) -> list[Any]:
+    """Sibling range tests on one key reduced to one lower and one upper bound: under `$and`
+    the tightest (`n > 3 and n > 5` is `n > 5`), under `$or` the loosest. Ranges match
+    numeric scalars only, so this keeps the meaning exactly."""
+    best: dict[tuple[str, bool], Comparison] = {}
+    for clause in clauses:
+        if isinstance(clause, Comparison) and clause.op in _RANGES:
+            side = (clause.key, clause.op in ("$gt", "$gte"))
+            kept = best.get(side)
+            best[side] = clause if kept is None else _decisive(op, kept, clause)
+    if len(best) == sum(isinstance(c, Comparison) and c.op in _RANGES for c in clauses):
+        return clauses  # nothing to reduce
+    out, placed = [], set()
+    for clause in clauses:
+        if isinstance(clause, Comparison) and clause.op in _RANGES:
+            side = (clause.key, clause.op in ("$gt", "$gte"))
+            if side not in placed:
+                placed.add(side)
+                out.append(best[side])
+        else:
+            out.append(clause)
+    return out
+
+
+def _decisive(op: JunctionOp, a: Comparison, b: Comparison) -> Comparison:
+    """Of two bounds on the same side of one key, the one that decides their `op`."""
+    lower = a.op in ("$gt", "$gte")
+
+    # A bound's strength: its value, and at an equal value the strict one is tighter.
+    def tightness(c: Comparison) -> tuple[float, int]:
+        value = float(c.value)
+        strict = int(c.op in ("$gt", "$lt"))
+        return (value, strict) if lower else (-value, strict)
+
+    tighter = a if tightness(a) >= tightness(b) else b
+    looser = b if tighter is a else a
+    return tighter if op == "$and" else looser
 
 
 def _union_shape(clause: Any, negated: bool) -> tuple[str, str] | None:
