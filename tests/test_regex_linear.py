@@ -77,3 +77,34 @@ def test_counted_repetitions_past_re2s_limit_are_unrolled() -> None:
     assert not compile_pattern("(a{50}){40}").is_match("a" * 1999)
     assert compile_pattern("x{2,1500}y").is_match("x" * 1200 + "y")
     assert not compile_pattern("^x{2,1500}y").is_match("x" * 1501 + "y")
+
+
+def test_a_catastrophic_fallback_is_cut_off_with_a_clear_error() -> None:
+    # RE2's \b is ASCII, so a Unicode \b on a document with non-ASCII word characters runs
+    # on the backtracking fallback: within its time budget, or an InvalidArgumentError,
+    # never a stall (this one backtracks for hours) and never a raw sqlite3 error.
+    client = achroma.EphemeralClient()
+    col = client.create_collection("fallback", embedding_function=None)
+    col.add(
+        ids=["slow", "plain"],
+        embeddings=[[1.0, 2.0], [2.0, 1.0]],
+        documents=["é " + "a" * 40 + "!", "déjà vu"],
+    )
+    try:
+        for call in (
+            lambda: col.get(where_document={"$regex": r"\b([a-z]|a)+$"}),
+            lambda: col.query(
+                query_embeddings=[[1.0, 2.0]], where_document={"$regex": r"\b([a-z]|a)+$"}
+            ),
+            lambda: col.delete(where_document={"$regex": r"\b([a-z]|a)+$"}),
+        ):
+            started = time.perf_counter()
+            with pytest.raises(achroma.InvalidArgumentError, match="took longer than"):
+                call()
+            assert time.perf_counter() - started < BOUND_SECONDS
+        assert col.count() == 2
+        # An ordinary pattern with \b on the same documents still answers, exactly.
+        assert col.get(where_document={"$regex": r"\bvu\b"})["ids"] == ["plain"]
+        assert col.get(where_document={"$regex": r"\bdéjà\b"})["ids"] == ["plain"]
+    finally:
+        client.close()

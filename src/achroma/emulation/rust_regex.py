@@ -15,7 +15,9 @@ repetitions past RE2's limit of 1000 are unrolled. Two constructs RE2 cannot exp
 to the backtracking `regex` module (V1): the crate's `\\b{start}`, `\\b{end}`, `\\<`, `\\>` and
 half boundaries always, the Unicode `\\b` on a document holding non-ASCII word characters
 (RE2's `\\b` is ASCII; on other documents the two agree), and `\\B` on a non-ASCII document
-(RE2's also holds between the bytes of one character). Known gaps:
+(RE2's also holds between the bytes of one character); the fallback has a time budget per
+document (`RegexTimeout` past it), so a catastrophic pattern fails instead of stalling.
+Known gaps:
 `\\p{age=...}` and the `R` (CRLF) flag for `^`/`$` are not translated.
 """
 
@@ -93,6 +95,16 @@ class RegexSyntaxError(ValueError):
     """A pattern Chroma's regex engine refuses; the message is the one Chroma reports."""
 
 
+class RegexTimeout(ValueError):
+    """A pattern that only the backtracking fallback runs took longer than its budget."""
+
+
+# The backtracking fallback's time budget per document: a base plus a share per character,
+# so a linear search of a long document finishes while a catastrophic one is cut off.
+FALLBACK_BUDGET_SECS = 0.25
+FALLBACK_BUDGET_PER_CHAR_SECS = 2e-7
+
+
 class _NotInRe2(Exception):
     """The pattern uses a construct RE2 cannot express."""
 
@@ -139,7 +151,15 @@ class RustRegex:
             return self._re2.search(text) is not None
         if self._fallback is None:
             self._fallback = regex.compile(translate(self._pattern, "regex"), regex.V1)
-        return self._fallback.search(text) is not None
+        budget = FALLBACK_BUDGET_SECS + len(text) * FALLBACK_BUDGET_PER_CHAR_SECS
+        try:
+            return self._fallback.search(text, timeout=budget) is not None
+        except TimeoutError:
+            raise RegexTimeout(
+                f"$regex {self._pattern!r} took longer than {budget:.2f} s on one document: "
+                "with word boundaries on non-ASCII text it runs on a backtracking engine; "
+                "simplify the pattern (nested alternatives under repetition backtrack)"
+            ) from None
 
     def _re2_is_exact_on(self, text: str) -> bool:
         if text.isascii() or not (self._re2_needs_ascii or self._re2_needs_ascii_words):

@@ -43,7 +43,7 @@ from achroma.core.filters import (
     is_negative,
 )
 from achroma.core.search_filter import IdMatch, SearchNode
-from achroma.emulation.rust_regex import compile_pattern
+from achroma.emulation.rust_regex import RegexTimeout, compile_pattern
 from achroma.errors import InvalidArgumentError
 
 Sql = tuple[str, list[Any]]
@@ -349,8 +349,30 @@ def _document_test(leaf: DocumentNode, per_row: bool) -> Sql:
 
 def regexp(pattern: str, text: str | None) -> bool:
     """SQLite `regexp(pattern, text)`: an unanchored search, as Chroma's `$regex`, in time
-    linear in `text` (RE2, see `achroma.emulation.rust_regex`); compiled patterns are cached."""
-    return text is not None and compile_pattern(pattern).is_match(text)
+    linear in `text` (RE2, see `achroma.emulation.rust_regex`); compiled patterns are cached.
+
+    SQLite reports any exception out of it as "user-defined function raised exception", so a
+    timed-out fallback leaves its message for `regex_timeout` to turn into the caller's
+    error."""
+    try:
+        return text is not None and compile_pattern(pattern).is_match(text)
+    except RegexTimeout as exc:
+        _timeouts.append(str(exc))
+        raise
+
+
+# Messages of fallback searches cut off inside SQLite (appended on SQLite's thread, taken on
+# the caller's; a list's append and pop are atomic).
+_timeouts: list[str] = []
+
+
+def regex_timeout(exc: Exception) -> InvalidArgumentError | None:
+    """The error to raise for a statement that failed because a `$regex` timed out."""
+    if "user-defined function raised exception" not in str(exc) or not _timeouts:
+        return None
+    message = _timeouts.pop()
+    _timeouts.clear()
+    return InvalidArgumentError(message)
 
 
 # --- a Search's filter ---

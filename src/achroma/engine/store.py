@@ -43,7 +43,7 @@ import aiosqlite
 import anyio
 
 from achroma.engine.filelock import FileLock
-from achroma.engine.filter_sql import regexp
+from achroma.engine.filter_sql import regex_timeout, regexp
 from achroma.engine.migrations import migrate
 from achroma.errors import InternalError
 
@@ -332,6 +332,8 @@ async def retry_busy(
         try:
             return await op()
         except sqlite3.OperationalError as exc:
+            if (timed_out := regex_timeout(exc)) is not None:
+                raise timed_out from None
             if not is_busy(exc) or time.monotonic() >= deadline:
                 raise
             if still_valid is not None and not still_valid():
