@@ -31,7 +31,7 @@ from achroma.core.models import (
 )
 from achroma.data_loaders import URI, DataLoader, Loadable
 from achroma.embeddings.protocol import Document, Embedding, Image, PyEmbedding
-from achroma.search.result import SearchResult
+from achroma.search import ReadLevel, Search, SearchResult
 
 
 class ClientAPI(sync.SyncWrapper[AsyncClient]):
@@ -431,13 +431,16 @@ class Collection(sync.SyncWrapper[AsyncCollection]):
         """Delete records by id and/or filter (`limit` caps a filtered delete)."""
         return sync.call(self._async.delete, ids, where, where_document, limit)
 
-    def search(self, searches: OneOrMany[Any], read_level: str = "index_and_wal") -> SearchResult:
+    def search(
+        self, searches: OneOrMany[Search], read_level: ReadLevel = ReadLevel.INDEX_AND_WAL
+    ) -> SearchResult:
         """Run one Search, or a batch of them (each on its own), over this collection.
 
         A `Search` filters, ranks (dense or sparse `Knn`, arithmetic over them, `Rrf`
         fusion), groups, pages and selects fields; string `Knn` queries are embedded by
         the collection's embedding function first. Results are column-major, one entry per
-        Search (`SearchResult.rows()` gives them row by row). Works on every client kind,
+        Search (`SearchResult.rows()` gives them row by row). A Search may also be given as
+        its `to_dict()` JSON. Works on every client kind,
         where chromadb's local clients raise NotImplementedError."""
         return sync.call(self._async.search, searches, read_level)
 

@@ -86,7 +86,7 @@ from achroma.embeddings.protocol import (
     PyEmbedding,
 )
 from achroma.errors import InvalidArgumentError
-from achroma.search.result import SearchResult
+from achroma.search import ReadLevel, Search, SearchResult
 
 T = TypeVar("T")
 OneOrMany: TypeAlias = Union[T, list[T]]  # noqa: UP007 (a runtime alias on Python 3.10)
@@ -517,15 +517,16 @@ class AsyncCollection:
 
     async def search(
         self,
-        searches: OneOrMany[Any],
-        read_level: str = "index_and_wal",
+        searches: OneOrMany[Search],
+        read_level: ReadLevel = ReadLevel.INDEX_AND_WAL,
     ) -> SearchResult:
         """Run one Search, or a batch of them (each on its own), over this collection.
 
         A `Search` filters, ranks (dense or sparse `Knn`, arithmetic over them, `Rrf`
         fusion), groups, pages and selects fields; string `Knn` queries are embedded by
         the collection's embedding function first. Results are column-major, one entry per
-        Search (`SearchResult.rows()` gives them row by row). Works on every client kind,
+        Search (`SearchResult.rows()` gives them row by row). A Search may also be given as
+        its `to_dict()` JSON. Works on every client kind,
         where chromadb's local clients raise NotImplementedError.
         """
         many = searches if isinstance(searches, list) else [searches]
