@@ -151,6 +151,21 @@ WHERE_DOCUMENT = {
 }
 out = {}
 
+# Chroma batches through chromadb's create_batches when the client has get_max_batch_size.
+import chromadb.utils.batch_utils as batch_utils
+
+_create_batches = batch_utils.create_batches
+batches = []
+
+
+def create_batches(api, ids, *args, **kwargs):
+    made = _create_batches(api, ids, *args, **kwargs)
+    batches.append([api.get_max_batch_size(), len(made)])
+    return made
+
+
+batch_utils.create_batches = create_batches
+
 texts = [text for text, _ in NOTES.values()]
 metadatas = [metadata for _, metadata in NOTES.values()]
 out["add_texts"] = store.add_texts(texts, metadatas=metadatas, ids=list(NOTES))
@@ -310,6 +325,7 @@ async def aretrieve():
 out["aretrieve"] = asyncio.run(aretrieve())
 articles.delete(ids=["tides"])
 out["retrieve_after_delete"] = ids(article_retriever.invoke(QUESTIONS[1]))
+out["batches"] = batches
 """
 
 # Only on achroma: chromadb's local clients raise NotImplementedError for search and fork.
@@ -572,6 +588,16 @@ def test_from_texts_and_from_documents_batch_into_a_new_collection(
 ) -> None:
     _check(outcomes, reference, "from_texts", [["n1", "n2", "n3", "n4"], ["n2"]])
     _check(outcomes, reference, "from_documents", ["n5", "n6"])
+
+
+def test_updates_and_class_constructors_go_through_create_batches(
+    outcomes: Outcomes, reference: Outcomes
+) -> None:
+    # update_document, update_documents, from_texts, from_documents, afrom_texts,
+    # afrom_documents, the articles' from_documents: one call each, one batch each.
+    assert len(outcomes["batches"]) == 7
+    assert all(batch_count == 1 for _, batch_count in outcomes["batches"])
+    assert [n for n, _ in outcomes["batches"]] == [n for n, _ in reference["batches"]]
 
 
 def test_reset_and_delete_collection(outcomes: Outcomes, reference: Outcomes) -> None:
