@@ -1,13 +1,14 @@
 """LangChain's `Chroma` vector store (langchain-chroma 1.1) on achroma through
 `achroma.install_as_chromadb()`, with the real chromadb hidden.
 
-One scenario script (tests/langchain_scenario.py: texts and documents added with ids and metadatas, the similarity, MMR
-and by-vector searches, metadata and document filters, get, update, delete, the class
-constructors, retrievers and the async variants) runs once per client, each in a fresh
-interpreter: an EphemeralClient, a PersistentClient (reopened afterwards by a new process)
-and an HttpClient against `achroma run`. The same script runs once more on chromadb 1.5.9
-itself, a PersistentClient in a temporary folder: each test compares one outcome of achroma's
-runs with that reference.
+One scenario script (tests/langchain_scenario.py: texts and documents added with ids and
+metadatas, the similarity, MMR and by-vector searches, metadata and document filters, get,
+update, delete, the class constructors, retrievers and the async variants) runs once per
+client, each in a fresh interpreter: an EphemeralClient, a PersistentClient (reopened
+afterwards by a new process) and an HttpClient against `achroma run`. The same script runs
+once more on chromadb 1.5.9 itself, a PersistentClient in a temporary folder: each test
+compares one outcome of achroma's runs with that reference. Search and fork, which
+chromadb's local clients do not run, are checked against hand-computed values.
 
 langchain-chroma's vector store is synchronous: LangChain's `VectorStore` base class gives
 every async variant (`aadd_texts`, `asimilarity_search`, `amax_marginal_relevance_search`,
