@@ -36,6 +36,33 @@ class _RealChromadbHidden(_abc.MetaPathFinder):
 _sys.meta_path.insert(0, _RealChromadbHidden())
 """
 
+# Put first in an integration's script: no connection leaves the machine.
+OFFLINE = """
+import socket
+
+_connect, _connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+def _loopback_only(address):
+    if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
+        raise OSError(f"this test runs offline: no connection to {address!r}")
+
+def connect(self, address):
+    _loopback_only(address)
+    return _connect(self, address)
+
+def connect_ex(self, address):
+    _loopback_only(address)
+    return _connect_ex(self, address)
+
+socket.socket.connect, socket.socket.connect_ex = connect, connect_ex
+"""
+
+# Put after OFFLINE in an integration's script run on achroma.
+ALIAS = """
+import achroma
+achroma.install_as_chromadb()
+"""
+
 # Put after an alias script: an installed chromadb must never have been imported.
 NO_REAL_CHROMADB = """
 import sys

@@ -47,6 +47,7 @@ IMPORTED: dict[str, list[str]] = {
         "api",
         "config",
         "errors",
+        "utils",
     ],
     "chromadb.config": ["DEFAULT_DATABASE", "DEFAULT_TENANT", "Settings"],
     "chromadb.api": [

@@ -50,6 +50,7 @@ NEEDS = {
     "fastapi_app": ["fastapi"],
     "server_and_http_clients": ["uvicorn", "starlette"],
     "llamaindex_rag": ["llama_index.core", "llama_index.vector_stores.chroma"],
+    "langchain_rag": ["langchain_core", "langchain_chroma"],
 }
 
 
@@ -155,3 +156,21 @@ def test_llamaindex_example_retrieves_from_the_right_articles(ran: Ran) -> None:
     assert sources["Why does the sea level rise and fall twice a day?"] == ["tides.txt"] * 2
     assert sources["How often should I oil my bike chain?"][0] == "bicycle.txt"
     assert "coffee.txt only: Coffee beans" in out
+
+
+def test_langchain_example_retrieves_from_the_right_articles(ran: Ran) -> None:
+    out = _stdout(ran, "langchain_rag")
+    assert "indexed 15 paragraphs from 5 articles" in out
+    hits = {
+        question: re.findall(r"^   \[(\S+)\] ", answer, re.MULTILINE)
+        for question, answer in re.findall(r"^Q: (.+)\n((?:   .*\n)+)", out, re.MULTILINE)
+    }
+    assert hits["How do bees survive the cold months?"][0] == "beekeeping.txt#1"
+    assert hits["Why does the sea level rise and fall twice a day?"] == [
+        "tides.txt#0",
+        "tides.txt#1",
+    ]
+    assert hits["How often should I oil my bike chain?"][0] == "bicycle.txt#0"
+    assert "coffee.txt only: Coffee beans" in out
+    assert "best for bees: beekeeping.txt#1 relevance 0.7" in out
+    assert "asimilarity_search agrees: True" in out

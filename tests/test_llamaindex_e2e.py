@@ -24,36 +24,10 @@ from typing import Any
 
 import pytest
 
-from fresh_python import run_script
+from fresh_python import ALIAS, OFFLINE, run_script
 from http_servers import Server
 
 pytest.importorskip("llama_index.vector_stores.chroma")
-
-# First in every script: no connection leaves the machine.
-OFFLINE = """
-import socket
-
-_connect, _connect_ex = socket.socket.connect, socket.socket.connect_ex
-
-def _loopback_only(address):
-    if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
-        raise OSError(f"this test runs offline: no connection to {address!r}")
-
-def connect(self, address):
-    _loopback_only(address)
-    return _connect(self, address)
-
-def connect_ex(self, address):
-    _loopback_only(address)
-    return _connect_ex(self, address)
-
-socket.socket.connect, socket.socket.connect_ex = connect, connect_ex
-"""
-
-ALIAS = """
-import achroma
-achroma.install_as_chromadb()
-"""
 
 # Imports, data and helpers of every script; `chromadb` is whichever the script installed.
 COMMON = """
