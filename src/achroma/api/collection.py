@@ -85,6 +85,7 @@ from achroma.embeddings.protocol import (
     PyEmbedding,
 )
 from achroma.errors import InvalidArgumentError
+from achroma.schema import Schema
 from achroma.search.result import SearchResult
 
 T = TypeVar("T")
@@ -176,6 +177,12 @@ class AsyncCollection:
     def configuration_json(self) -> dict[str, Any]:
         """The configuration as stored: the embedding function as its name and config."""
         return self._model.configuration
+
+    @property
+    def schema(self) -> Schema:
+        """The collection's index schema as the backend reported it (with the metadata keys
+        discovered by writes up to then: `get_collection` again to see later ones)."""
+        return Schema.deserialize_from_json(self._model.schema or {})
 
     @property
     def tenant(self) -> str:

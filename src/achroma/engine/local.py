@@ -15,6 +15,7 @@ import numpy as np
 
 from achroma._version import __version__
 from achroma.backend.base import Backend
+from achroma.core import schema_rules
 from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT
 from achroma.core.models import (
     CollectionModel,
@@ -142,14 +143,20 @@ class LocalBackend(Backend):
         metadata: dict[str, Any] | None,
         configuration: dict[str, Any],
         get_or_create: bool,
+        schema: dict[str, Any] | None = None,
     ) -> CollectionModel:
+        # As Chroma's server: the schema is checked and reconciled first, even when an
+        # existing collection (which keeps its own) is returned.
+        if schema is not None:
+            schema_rules.validate_schema(schema)
+        reconciled, configuration = schema_rules.reconcile(schema, configuration)
         async with self.store.transaction() as db:
             if get_or_create:
                 found = await catalog.find_collection(db, name, tenant, database)
                 if found is not None:
                     return found
             return await catalog.create_collection(
-                db, name, tenant, database, metadata, configuration
+                db, name, tenant, database, metadata, configuration, reconciled
             )
 
     async def get_collection(self, name: str, tenant: str, database: str) -> CollectionModel:
@@ -207,6 +214,7 @@ class LocalBackend(Backend):
                 source.database,
                 source.metadata,
                 source.configuration,
+                source.schema or schema_rules.reconcile(None, source.configuration)[0],
             )
             await records.copy(db, str(source.id), str(fork.id))
         return await self.get_collection(new_name, source.tenant, source.database)

@@ -1,0 +1,185 @@
+"""Collections created with a `Schema`: what is stored and reported, side by side with a real
+chroma 1.5.9 server (``chroma run``, through chromadb's HttpClient) where it can run.
+
+achroma is compared on its local client and on its HTTP client against ``achroma run``.
+Chroma's local server refuses sparse vector indexes ("not enabled in local"), which achroma
+builds: those behaviours are checked on achroma alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import achroma
+from achroma import Schema, SparseVectorIndexConfig, StringInvertedIndexConfig
+from achroma.core import schema_rules
+
+_names = itertools.count()
+
+
+def fresh_name() -> str:
+    return f"schema-{next(_names)}"
+
+
+@pytest.fixture(scope="module")
+def chroma(chroma_server: Any) -> Any:
+    chromadb = pytest.importorskip("chromadb")
+    return chromadb.HttpClient(host=chroma_server.host, port=chroma_server.port)
+
+
+@pytest.fixture(scope="module", params=["local", "http"])
+def ours(request: pytest.FixtureRequest) -> Iterator[Any]:
+    if request.param == "http":
+        server = request.getfixturevalue("achroma_server")
+        client: Any = achroma.HttpClient(host=server.host, port=server.port)
+    else:
+        client = achroma.EphemeralClient()
+    yield client
+
+
+def _classes(chromadb: bool) -> Any:
+    if chromadb:
+        import chromadb.api.types as types
+
+        return types
+    return achroma
+
+
+SCHEMAS: dict[str, Callable[[Any], Any]] = {
+    "default": lambda m: m.Schema(),
+    "no string index on a key": lambda m: m.Schema().delete_index(
+        m.StringInvertedIndexConfig(), key="cat"
+    ),
+    "no int index by default": lambda m: m.Schema().delete_index(m.IntInvertedIndexConfig()),
+    "no fts": lambda m: m.Schema().delete_index(m.FtsIndexConfig(), key="#document"),
+    "cosine with hnsw params": lambda m: m.Schema().create_index(
+        m.VectorIndexConfig(space="cosine", hnsw=m.HnswIndexConfig(ef_search=50, max_neighbors=8))
+    ),
+}
+
+
+def _chroma_model(collection: Any) -> tuple[Any, Any]:
+    return collection._model.serialized_schema, collection._model.configuration_json
+
+
+def _our_model(collection: Any) -> tuple[Any, Any]:
+    return collection.model.schema, collection.configuration_json
+
+
+@pytest.mark.parametrize("case", list(SCHEMAS))
+def test_created_collection_reports_the_servers_reconciled_schema(
+    case: str, chroma: Any, ours: Any
+) -> None:
+    name = fresh_name()
+    theirs = chroma.create_collection(
+        name, schema=SCHEMAS[case](_classes(True)), embedding_function=None
+    )
+    mine = ours.create_collection(
+        name, schema=SCHEMAS[case](_classes(False)), embedding_function=None
+    )
+    assert _our_model(mine) == _chroma_model(theirs)
+    assert mine.schema.serialize_to_json() == theirs.schema.serialize_to_json()
+    # Read back, the same.
+    assert _our_model(ours.get_collection(name)) == _chroma_model(chroma.get_collection(name))
+
+
+def test_default_schema_with_a_configuration_takes_its_schema_from_it(
+    chroma: Any, ours: Any
+) -> None:
+    name = fresh_name()
+    configuration = {"hnsw": {"space": "ip", "ef_construction": 64}}
+    theirs = chroma.create_collection(
+        name,
+        schema=_classes(True).Schema(),
+        configuration=configuration,
+        embedding_function=None,
+    )
+    mine = ours.create_collection(
+        name, schema=Schema(), configuration=configuration, embedding_function=None
+    )
+    assert _our_model(mine) == _chroma_model(theirs)
+    assert mine.schema.keys["#embedding"].float_list.vector_index.config.space == "ip"
+
+
+def test_schema_and_configuration_both_customised_are_refused(chroma: Any, ours: Any) -> None:
+    def create(client: Any, classes: Any) -> str:
+        schema = classes.Schema().delete_index(classes.StringInvertedIndexConfig(), key="cat")
+        try:
+            client.create_collection(
+                fresh_name(),
+                schema=schema,
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return "created"
+
+    expected = create(chroma, _classes(True))
+    assert "Cannot set both collection config and schema" in expected
+    assert create(ours, _classes(False)) == expected
+
+
+def test_get_or_create_keeps_the_stored_schema(chroma: Any, ours: Any) -> None:
+    name = fresh_name()
+    results = []
+    for client, classes in ((chroma, _classes(True)), (ours, _classes(False))):
+        first = classes.Schema().delete_index(classes.StringInvertedIndexConfig(), key="cat")
+        client.create_collection(name, schema=first, embedding_function=None)
+        other = classes.Schema().delete_index(classes.IntInvertedIndexConfig(), key="n")
+        again = client.get_or_create_collection(name, schema=other, embedding_function=None)
+        results.append(again.schema.serialize_to_json())
+    assert results[1] == results[0]
+    assert "cat" in results[1]["keys"] and "n" not in results[1]["keys"]
+
+
+def test_an_invalid_schema_is_refused_with_chromas_message(chroma: Any, ours: Any) -> None:
+    # JSON the Schema class would refuse to build, as another client could send it.
+    body = {"defaults": schema_rules.default_schema()["defaults"], "keys": {"#x": {}}}
+    outcomes = []
+    for create in (
+        lambda: chroma._server.create_collection(fresh_name(), schema=_Raw(body)),
+        lambda: ours.create_collection(fresh_name(), schema=body),
+    ):
+        with pytest.raises(Exception) as caught:
+            create()
+        outcomes.append(f"{type(caught.value).__name__}: {caught.value}")
+    assert outcomes[1] == outcomes[0]
+    assert "key cannot begin with '#'" in outcomes[0]
+
+
+class _Raw:
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+    def serialize_to_json(self) -> dict[str, Any]:
+        return self.body
+
+
+# --- achroma only: sparse indexes (Chroma's local server has none) ---
+
+
+def test_a_sparse_index_is_stored_with_the_collection(ours: Any) -> None:
+    schema = Schema().create_index(SparseVectorIndexConfig(), key="sparse")
+    name = fresh_name()
+    ours.create_collection(name, schema=schema, embedding_function=None)
+    found = ours.get_collection(name, embedding_function=None).schema
+    index = found.keys["sparse"].sparse_vector.sparse_vector_index
+    assert index.enabled
+
+
+def test_collections_without_a_schema_report_the_default_one(ours: Any) -> None:
+    made = ours.create_collection(fresh_name(), embedding_function=None)
+    assert made.model.schema == schema_rules.default_schema()
+
+
+def test_a_fork_keeps_the_schema(ours: Any) -> None:
+    schema = Schema().delete_index(StringInvertedIndexConfig(), key="cat")
+    made = ours.create_collection(fresh_name(), schema=schema, embedding_function=None)
+    made.add(ids=["a"], embeddings=[[1.0, 2.0]])
+    fork = made.fork(fresh_name())
+    assert fork.model.schema == made.model.schema
