@@ -183,3 +183,42 @@ def test_a_fork_keeps_the_schema(ours: Any) -> None:
     made.add(ids=["a"], embeddings=[[1.0, 2.0]])
     fork = made.fork(fresh_name())
     assert fork.model.schema == made.model.schema
+
+
+# --- discovered keys ---
+
+
+def _write_mixed_metadata(collection: Any) -> None:
+    collection.add(
+        ids=["a", "b"],
+        embeddings=[[1.0, 0.0], [0.0, 1.0]],
+        metadatas=[{"n": 1, "s": "x", "arr": ["p", "q"]}, {"f": 1.5, "b": True}],
+    )
+    collection.upsert(ids=["a"], embeddings=[[1.0, 0.0]], metadatas=[{"n": "one"}])
+    collection.update(ids=["b"], metadatas=[{"ints": [1, 2], "cat": "c"}])
+
+
+@pytest.mark.parametrize("case", ["default", "no string index on a key"])
+def test_writes_add_discovered_keys_to_the_schema(case: str, chroma: Any, ours: Any) -> None:
+    name = fresh_name()
+    schemas = []
+    for client, chromadb in ((chroma, True), (ours, False)):
+        made = client.create_collection(
+            name, schema=SCHEMAS[case](_classes(chromadb)), embedding_function=None
+        )
+        _write_mixed_metadata(made)
+        # The handle create returned does not refresh; a new one shows the keys.
+        assert set(made.schema.keys) == set(SCHEMAS[case](_classes(chromadb)).keys)
+        schemas.append(client.get_collection(name, embedding_function=None).schema)
+    theirs, mine = (s.serialize_to_json() for s in schemas)
+    assert mine == theirs
+    assert {"n", "s", "arr", "f", "b", "ints", "cat"} <= set(mine["keys"])
+    assert set(mine["keys"]["n"]) == {"int", "string"}
+
+
+def test_a_write_of_known_keys_leaves_the_schema_unchanged(ours: Any) -> None:
+    made = ours.create_collection(fresh_name(), embedding_function=None)
+    made.add(ids=["a"], embeddings=[[1.0, 0.0]], metadatas=[{"n": 1}])
+    before = ours.get_collection(made.name, embedding_function=None).model.schema
+    made.add(ids=["b"], embeddings=[[1.0, 0.0]], metadatas=[{"n": 2, "chroma:x": 1}])
+    assert ours.get_collection(made.name, embedding_function=None).model.schema == before

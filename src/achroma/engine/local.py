@@ -238,7 +238,9 @@ class LocalBackend(Backend):
         change_existing: bool,
     ) -> None:
         """Insert new ids and/or change existing ones in one transaction, then bring the
-        vector index up to date (under the same write lock, so batches reach it in order)."""
+        vector index up to date (under the same write lock, so batches reach it in order).
+        The batch's metadata keys new to the collection's schema join it in the same
+        transaction."""
         _check_batch_size(len(batch))
         cid = str(collection.id)
         async with self.store.write_lock:
@@ -249,6 +251,11 @@ class LocalBackend(Backend):
                 plan = plan_write(
                     batch, await records.existing(db, cid, batch.ids), insert_new, change_existing
                 )
+                schema = await catalog.collection_schema(db, cid)
+                discovered = schema_rules.discover_keys(schema, batch.metadatas)
+                if discovered is not None:
+                    schema = discovered
+                    await catalog.set_schema(db, cid, schema)
                 if plan.empty:
                     return
                 seq += 1
