@@ -9,6 +9,7 @@ builds: those behaviours are checked on achroma alone.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -222,3 +223,112 @@ def test_a_write_of_known_keys_leaves_the_schema_unchanged(ours: Any) -> None:
     before = ours.get_collection(made.name, embedding_function=None).model.schema
     made.add(ids=["b"], embeddings=[[1.0, 0.0]], metadatas=[{"n": 2, "chroma:x": 1}])
     assert ours.get_collection(made.name, embedding_function=None).model.schema == before
+
+
+# --- enforcement ---
+
+
+def _restricted(classes: Any) -> Any:
+    """No string index on "cat", no int index anywhere by default, no full-text search."""
+    return (
+        classes.Schema()
+        .delete_index(classes.StringInvertedIndexConfig(), key="cat")
+        .delete_index(classes.IntInvertedIndexConfig())
+        .delete_index(classes.FtsIndexConfig(), key="#document")
+    )
+
+
+def _search_module(chromadb: bool) -> Any:
+    if chromadb:
+        import chromadb.base_types
+        import chromadb.execution.expression as expression
+
+        expression.SparseVector = chromadb.base_types.SparseVector  # type: ignore[attr-defined]
+        return expression
+    return achroma
+
+
+READS: dict[str, Callable[[Any, Any], Any]] = {
+    "get on a disabled key": lambda c, m: c.get(where={"cat": "x"}),
+    "get with $nin on it": lambda c, m: c.get(where={"cat": {"$nin": ["x"]}}),
+    "get on another type of it": lambda c, m: c.get(where={"cat": 1.5}),
+    "get on a disabled type": lambda c, m: c.get(where={"n": {"$gt": 1}}),
+    "the first disabled leaf": lambda c, m: c.get(
+        where={"$or": [{"f": 1.5}, {"n": 1}, {"cat": "x"}]}
+    ),
+    "get by document": lambda c, m: c.get(where_document={"$contains": "hel"}),
+    "query by key": lambda c, m: c.query(query_embeddings=[[1.0, 0.0]], where={"cat": "x"}),
+    "query by document": lambda c, m: c.query(
+        query_embeddings=[[1.0, 0.0]], where_document={"$regex": "h.*"}
+    ),
+    "delete by key": lambda c, m: c.delete(where={"cat": {"$in": ["y"]}}),
+    "delete by document": lambda c, m: c.delete(where_document={"$not_contains": "zzz"}),
+    "search by key": lambda c, m: c.search(m.Search().where(m.Key("cat") == "x")),
+    "search by document": lambda c, m: c.search(m.Search().where(m.Key.DOCUMENT.contains("hel"))),
+    "search mixing": lambda c, m: c.search(
+        m.Search().where((m.Key("f") == 1.5) | (m.Key("n") == 1))
+    ),
+    "sparse knn without an index": lambda c, m: c.search(
+        m.Search().rank(m.Knn(query=m.SparseVector(indices=[1], values=[1.0]), key="sp"))
+    ),
+    "dense knn": lambda c, m: c.search(m.Search().rank(m.Knn(query=[1.0, 0.0]))),
+    "search by id": lambda c, m: c.search(m.Search().where(m.Key.ID.is_in(["a"]))),
+}
+
+
+def _outcome(read: Callable[[], Any]) -> str:
+    try:
+        read()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "ok"
+
+
+@pytest.fixture(scope="module")
+def restricted(chroma: Any, ours: Any) -> tuple[Any, Any]:
+    name = fresh_name()
+    made = []
+    for client, chromadb in ((chroma, True), (ours, False)):
+        collection = client.create_collection(
+            name, schema=_restricted(_classes(chromadb)), embedding_function=None
+        )
+        collection.add(
+            ids=["a", "b"],
+            embeddings=[[1.0, 0.0], [0.0, 1.0]],
+            metadatas=[{"cat": "x", "n": 1, "f": 1.5}, {"cat": "y", "n": 2, "f": 2.5}],
+            documents=["hello", "world"],
+        )
+        made.append(collection)
+    return made[0], made[1]
+
+
+@pytest.mark.parametrize("case", list(READS))
+def test_reads_on_disabled_indexes_fail_as_in_chroma(
+    case: str, restricted: tuple[Any, Any]
+) -> None:
+    theirs, mine = restricted
+    expected = _outcome(lambda: READS[case](theirs, _search_module(True)))
+    if "Search operation is not implemented for local executor" in expected:
+        # Chroma's local server checks the search, then cannot run it; achroma runs it.
+        expected = "ok"
+    assert _outcome(lambda: READS[case](mine, _search_module(False))) == expected
+    if case not in ("get on another type of it", "dense knn", "search by id"):
+        assert "because" in expected
+
+
+@pytest.mark.parametrize("bm25", [False, True])
+def test_a_bm25_sparse_index_scales_queries_by_idf(bm25: bool, ours: Any) -> None:
+    schema = Schema().create_index(SparseVectorIndexConfig(bm25=bm25), key="sp")
+    collection = ours.create_collection(fresh_name(), schema=schema, embedding_function=None)
+    vectors = {"a": ([1], [1.0]), "b": ([1, 2], [0.5, 1.0]), "c": ([2], [1.0])}
+    collection.add(
+        ids=list(vectors),
+        embeddings=[[1.0, 0.0]] * 3,
+        metadatas=[{"sp": achroma.SparseVector(indices=i, values=v)} for i, v in vectors.values()],
+    )
+    query = achroma.Knn(query=achroma.SparseVector(indices=[1], values=[1.0]), key="sp")
+    found = collection.search(achroma.Search().rank(query).select(achroma.K.SCORE))
+    # Term 1 is in 2 of 3 records: IDF log(1 + (3 - 2 + 0.5) / (2 + 0.5)).
+    idf = math.log(1 + 1.5 / 2.5) if bm25 else 1.0
+    assert found["ids"][0] == ["a", "b"]
+    assert found["scores"][0] == pytest.approx([1 - idf, 1 - 0.5 * idf])

@@ -27,6 +27,7 @@ from achroma.core.models import (
 )
 from achroma.core.records import RecordBatch
 from achroma.core.requests import DeleteRequest, GetRequest, QueryRequest
+from achroma.core.schema_filters import bm25_keys, check_record_filter, check_search
 from achroma.core.search_plan import SearchRequest
 from achroma.engine import catalog, planner, records, results, search, search_results
 from achroma.engine.engine import Engine, acquire, release
@@ -273,6 +274,7 @@ class LocalBackend(Backend):
             await self.indexes.apply(cid, collection.hnsw, dimension, change)
 
     async def delete(self, collection: CollectionModel, request: DeleteRequest) -> int:
+        check_record_filter(_schema(collection), request.filter)
         cid = str(collection.id)
         async with self.store.write_lock:
             async with self.store.transaction(locked=True) as db:
@@ -294,10 +296,12 @@ class LocalBackend(Backend):
         return await records.count(db, str(collection.id))
 
     async def get(self, collection: CollectionModel, request: GetRequest) -> GetResult:
+        check_record_filter(_schema(collection), request.filter)
         outcome = await execute(self.engine, collection, planner.plan_get(request))
         return results.get_result(outcome.rows, list(request.include), outcome.dimension)
 
     async def query(self, collection: CollectionModel, request: QueryRequest) -> QueryResult:
+        check_record_filter(_schema(collection), request.filter)
         outcome = await execute(self.engine, collection, planner.plan_query(request))
         assert outcome.hits is not None
         return results.query_result(
@@ -305,8 +309,20 @@ class LocalBackend(Backend):
         )
 
     async def search(self, collection: CollectionModel, request: SearchRequest) -> dict[str, Any]:
-        outcomes = await search.search(self.engine, collection, request, bm25_keys=set())
+        schema = _schema(collection)
+        check_search(schema, request)
+        outcomes = await search.search(
+            self.engine, collection, request, bm25_keys=bm25_keys(schema)
+        )
         return search_results.search_result(outcomes)
+
+
+def _schema(collection: CollectionModel) -> dict[str, Any]:
+    """The schema a read is checked against: the handle's. One made before keys were
+    discovered answers the same, since a discovered key's entry copies the defaults."""
+    if collection.schema is not None:
+        return collection.schema
+    return schema_rules.reconcile(None, collection.configuration)[0]
 
 
 def _deleted_count(keys: list[int], request: DeleteRequest) -> int:
