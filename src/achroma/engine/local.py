@@ -262,9 +262,9 @@ class LocalBackend(Backend):
                 seq += 1
                 new_keys = keys_array([])
                 if plan.inserts.ids:
-                    new_keys = await records.insert(db, cid, seq, plan.inserts)
+                    new_keys = await records.insert(db, cid, seq, plan.inserts, schema)
                 if plan.updates.keys:
-                    await records.update(db, cid, seq, plan.updates)
+                    await records.update(db, cid, seq, plan.updates, schema)
                 await records.set_state(db, cid, seq, dimension)
             if dimension is None or (plan.vectors is None and len(new_keys) == 0):
                 return
