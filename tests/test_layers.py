@@ -50,7 +50,16 @@ ALLOWED: dict[str, set[str]] = {
         "schema",
     },
     "sync": {"errors"},
-    "sync_api": {"sync", "api", "config", "core", "data_loaders", "embeddings", "search"},
+    "sync_api": {
+        "sync",
+        "api",
+        "config",
+        "core",
+        "data_loaders",
+        "embeddings",
+        "schema",
+        "search",
+    },
     "utils": {"core", "embeddings", "data_loaders"},
     "clients": {
         "api",

@@ -69,9 +69,13 @@ def collections(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     made = {}
     for space in ("cosine", "l2"):
         name = f"search-{space}"
-        col = client.get_or_create_collection(
-            name, embedding_function=None, configuration={"hnsw": {"space": space}}
+        # A sparse vector index on SPARSE_KEY, which sparse Knns need.
+        schema = (
+            achroma.Schema()
+            .create_index(achroma.VectorIndexConfig(space=space, embedding_function=None))
+            .create_index(achroma.SparseVectorIndexConfig(), key=SPARSE_KEY)
         )
+        col = client.get_or_create_collection(name, embedding_function=None, schema=schema)
         if col.count() == 0:
             col.add(
                 ids=[r.id for r in RECORDS],

@@ -31,6 +31,7 @@ from achroma.core.models import (
 )
 from achroma.data_loaders import URI, DataLoader, Loadable
 from achroma.embeddings.protocol import Document, Embedding, Image, PyEmbedding
+from achroma.schema import Schema
 from achroma.search import ReadLevel, Search, SearchResult
 
 
@@ -116,7 +117,7 @@ class ClientAPI(sync.SyncWrapper[AsyncClient]):
     def create_collection(
         self,
         name: str,
-        schema: Any = None,
+        schema: Schema | None = None,
         configuration: dict[str, Any] | None = None,
         metadata: CollectionMetadata | None = None,
         embedding_function: CollectionEmbeddingFunction | None = DEFAULT_EMBEDDING_FUNCTION,
@@ -124,7 +125,14 @@ class ClientAPI(sync.SyncWrapper[AsyncClient]):
         get_or_create: bool = False,
     ) -> Collection:
         """Create a collection; with `get_or_create=True` return the existing one instead of
-        failing (its metadata and configuration are then left as they are).
+        failing (its metadata, configuration and schema are then left as they are).
+
+        `schema` (an `achroma.Schema`) chooses the indexes: which metadata keys and value
+        types are filterable, full-text search on documents, one sparse vector index (with
+        an embedding function filling it from the documents). With a schema, give the
+        embedding function in its vector index rather than `embedding_function`: a schema
+        and a configuration that both ask for more than the defaults are refused, as by
+        Chroma's server.
 
         Every argument is checked first, existing collection or not, in chromadb's order."""
         return Collection(
@@ -165,7 +173,7 @@ class ClientAPI(sync.SyncWrapper[AsyncClient]):
     def get_or_create_collection(
         self,
         name: str,
-        schema: Any = None,
+        schema: Schema | None = None,
         configuration: dict[str, Any] | None = None,
         metadata: CollectionMetadata | None = None,
         embedding_function: CollectionEmbeddingFunction | None = DEFAULT_EMBEDDING_FUNCTION,
@@ -288,6 +296,12 @@ class Collection(sync.SyncWrapper[AsyncCollection]):
     def configuration_json(self) -> dict[str, Any]:
         """The configuration as stored: the embedding function as its name and config."""
         return self._async.configuration_json
+
+    @property
+    def schema(self) -> Schema:
+        """The collection's index schema as the backend reported it (with the metadata keys
+        discovered by writes up to then: `get_collection` again to see later ones)."""
+        return self._async.schema
 
     @property
     def tenant(self) -> str:

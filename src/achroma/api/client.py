@@ -31,6 +31,7 @@ from achroma.embeddings import (
     validate_embedding_function_conflict_on_get,
 )
 from achroma.errors import ChromaError, InvalidArgumentError
+from achroma.schema import Schema
 
 _Self = TypeVar("_Self", bound="_BackendUser")
 
@@ -40,6 +41,15 @@ def check_recorded_function(embedding_function: Any, model: CollectionModel) -> 
     validate_embedding_function_conflict_on_get(
         embedding_function, model.configuration.get("embedding_function")
     )
+
+
+def schema_json(schema: Any) -> dict[str, Any] | None:
+    """A create's `schema` as sent to the backend: its JSON (a dict is JSON already: a
+    server receiving a client's); None when none is given."""
+    if schema is None or isinstance(schema, dict):
+        return schema
+    serialized: dict[str, Any] = schema.serialize_to_json()
+    return serialized
 
 
 class _BackendUser:
@@ -178,7 +188,7 @@ class AsyncClient(_BackendUser):
     async def create_collection(
         self,
         name: str,
-        schema: Any = None,
+        schema: Schema | None = None,
         configuration: dict[str, Any] | None = None,
         metadata: CollectionMetadata | None = None,
         embedding_function: CollectionEmbeddingFunction | None = DEFAULT_EMBEDDING_FUNCTION,
@@ -186,7 +196,14 @@ class AsyncClient(_BackendUser):
         get_or_create: bool = False,
     ) -> AsyncCollection:
         """Create a collection; with `get_or_create=True` return the existing one instead of
-        failing (its metadata and configuration are then left as they are).
+        failing (its metadata, configuration and schema are then left as they are).
+
+        `schema` (an `achroma.Schema`) chooses the indexes: which metadata keys and value
+        types are filterable, full-text search on documents, one sparse vector index (with
+        an embedding function filling it from the documents). With a schema, give the
+        embedding function in its vector index rather than `embedding_function`: a schema
+        and a configuration that both ask for more than the defaults are refused, as by
+        Chroma's server.
 
         Every argument is checked first, existing collection or not, in chromadb's order.
         """
@@ -200,7 +217,13 @@ class AsyncClient(_BackendUser):
         stored = create_configuration(text, metadata)
         raise_invalid(name=collection_name_problem(name), metadata=metadata_problem(metadata))
         model = await self._backend.create_collection(
-            name, self._tenant, self._database, metadata, stored, get_or_create
+            name,
+            self._tenant,
+            self._database,
+            metadata,
+            stored,
+            get_or_create,
+            schema=schema_json(schema),
         )
         return self._wrap(model, embedding_function, data_loader)
 
@@ -232,7 +255,7 @@ class AsyncClient(_BackendUser):
     async def get_or_create_collection(
         self,
         name: str,
-        schema: Any = None,
+        schema: Schema | None = None,
         configuration: dict[str, Any] | None = None,
         metadata: CollectionMetadata | None = None,
         embedding_function: CollectionEmbeddingFunction | None = DEFAULT_EMBEDDING_FUNCTION,

@@ -45,6 +45,7 @@ from achroma.api.record_inputs import (
     validate_n_results,
 )
 from achroma.api.search_inputs import search_json, string_knns
+from achroma.api.sparse_inputs import apply_sparse_embeddings, embed_sparse_query
 from achroma.api.types import ID, CollectionMetadata, UpdateMetadata
 from achroma.api.validation import (
     check_modify_metadata,
@@ -72,6 +73,7 @@ from achroma.core.records import RecordBatch
 from achroma.core.requests import DeleteRequest, GetRequest, QueryRequest, RecordFilter
 from achroma.core.search_plan import EMBEDDING as EMBEDDING_KEY
 from achroma.core.search_plan import parse_search_request
+from achroma.core.sparse import SparseVector
 from achroma.data_loaders import URI, DataLoader, Loadable
 from achroma.embeddings import (
     embedding_function_from_config,
@@ -86,6 +88,7 @@ from achroma.embeddings.protocol import (
     PyEmbedding,
 )
 from achroma.errors import InvalidArgumentError
+from achroma.schema import Schema
 from achroma.search import ReadLevel, Search, SearchResult
 
 T = TypeVar("T")
@@ -130,6 +133,7 @@ class AsyncCollection:
         self._backend = backend
         self._model = model
         self._embedder = Embedder(embedding_function, data_loader)
+        self._schema_cache: tuple[Any, Schema] | None = None
 
     def __repr__(self) -> str:
         return f"AsyncCollection(name={self.name})"
@@ -177,6 +181,19 @@ class AsyncCollection:
     def configuration_json(self) -> dict[str, Any]:
         """The configuration as stored: the embedding function as its name and config."""
         return self._model.configuration
+
+    @property
+    def schema(self) -> Schema:
+        """The collection's index schema as the backend reported it (with the metadata keys
+        discovered by writes up to then: `get_collection` again to see later ones)."""
+        return Schema.deserialize_from_json(self._model.schema or {})
+
+    def _schema(self) -> Schema:
+        """`schema`, rebuilt (with its embedding functions) only when the model's changes."""
+        current = self._model.schema
+        if self._schema_cache is None or self._schema_cache[0] is not current:
+            self._schema_cache = (current, self.schema)
+        return self._schema_cache[1]
 
     @property
     def tenant(self) -> str:
@@ -362,6 +379,7 @@ class AsyncCollection:
                 inputs = Inputs(document_list, image_list, uri_list if op == "add" else None)
                 if op != "update" or inputs.documents is not None or inputs.images is not None:
                     vectors = await self._embed(inputs, EMBEDDABLE[op])
+            metadata_list = await self._with_sparse_embeddings(metadata_list, document_list)
         check_uris(uri_list)
         check_encodable(id_list, metadata_list, document_list, uri_list)
         if op == "add":
@@ -369,6 +387,13 @@ class AsyncCollection:
         if vectors is not None:
             check_embeddings_finite(vectors)
         return RecordBatch(id_list, vectors, metadata_list, document_list, uri_list)
+
+    async def _with_sparse_embeddings(
+        self, metadatas: list[Any] | None, documents: list[Any] | None
+    ) -> list[Any] | None:
+        """The metadatas with the schema's sparse embedding targets filled in (chromadb's
+        client-side step; a server, which never embeds, overrides it)."""
+        return await apply_sparse_embeddings(self._schema(), metadatas, documents)
 
     async def _embed(
         self, inputs: Inputs, fields: tuple[str, ...], *, is_query: bool = False
@@ -540,19 +565,19 @@ class AsyncCollection:
         return SearchResult(await self._backend.search(self._model, request))
 
     async def _embedded(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """`payload` with each string `$knn` query replaced by its embedding."""
+        """`payload` with each string `$knn` query replaced by its embedding: by the
+        collection's embedding function on ``#embedding``, by the key's sparse embedding
+        function (from the schema) on a sparse key."""
         for knn in string_knns(payload):
-            if knn.get("key", EMBEDDING_KEY) == EMBEDDING_KEY:
+            key = knn.get("key", EMBEDDING_KEY)
+            if key == EMBEDDING_KEY:
                 vectors = await self._embed(
                     Inputs([knn["query"]], None, None), EMBEDDABLE["query"], is_query=True
                 )
                 knn["query"] = vectors[0].tolist()
             else:
-                raise ValueError(
-                    f"Cannot embed string query for key '{knn['key']}': key not found in "
-                    "schema. Please provide an embedded vector or configure an embedding "
-                    "function for this key in the schema."
-                )
+                vector = await embed_sparse_query(self._schema(), key, knn["query"])
+                knn["query"] = vector.to_dict() if isinstance(vector, SparseVector) else vector
         return payload
 
     @staticmethod

@@ -84,7 +84,12 @@ class Backend(ABC):
         metadata: dict[str, Any] | None,
         configuration: dict[str, Any],
         get_or_create: bool,
-    ) -> CollectionModel: ...
+        schema: dict[str, Any] | None = None,
+    ) -> CollectionModel:
+        """Create a collection (or, with `get_or_create`, return the one of that name as it
+        is). `schema`: Chroma's schema JSON as a client sent it (None: none given), which
+        the backend checks and reconciles with `configuration`; the model returned carries
+        the collection's schema."""
 
     @abstractmethod
     async def get_collection(self, name: str, tenant: str, database: str) -> CollectionModel: ...

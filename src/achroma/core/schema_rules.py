@@ -517,12 +517,18 @@ def filter_check(schema: Json, key: str, value_type: str) -> None:
         )
 
 
-def fts_check(schema: Json) -> None:
-    """Refuse a document filter (``$contains``, ``$regex``, ...) when full-text search is off."""
+def fts_enabled(schema: Json) -> bool:
+    """Whether documents are full-text indexed (``#document``'s FTS index, else the
+    defaults')."""
     value_types = schema["keys"].get(DOCUMENT_KEY) or {}
     if value_types.get("string") is None:
         value_types = schema["defaults"]
-    if not _enabled(value_types, "string", "fts_index"):
+    return _enabled(value_types, "string", "fts_index")
+
+
+def fts_check(schema: Json) -> None:
+    """Refuse a document filter (``$contains``, ``$regex``, ...) when full-text search is off."""
+    if not fts_enabled(schema):
         raise InvalidArgumentError(
             "Cannot filter using full-text search because FTS indexing is disabled"
         )

@@ -11,6 +11,7 @@ from uuid import UUID
 
 import aiosqlite
 
+from achroma.core import schema_rules
 from achroma.core.models import CollectionModel, Database, Tenant
 from achroma.errors import (
     AlreadyExistsError,
@@ -26,21 +27,31 @@ RENAME_CONFLICT = (
     "collections.name, collections.database_id"
 )
 _COLLECTION_COLUMNS = (
-    "c.id, c.name, c.metadata, c.configuration, c.dimension, c.version, d.tenant, d.name"
+    "c.id, c.name, c.metadata, c.configuration, c.dimension, c.version, d.tenant, d.name, c.schema"
 )
 
 
+def _stored_schema(text: str | None, configuration: dict[str, Any]) -> dict[str, Any]:
+    # Collections made before schemas were stored have the one their configuration implies.
+    if text is None:
+        return schema_rules.reconcile(None, configuration)[0]
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
 def _collection(row: sqlite3.Row | tuple[Any, ...]) -> CollectionModel:
-    cid, name, metadata, configuration, dimension, version, tenant, database = row
+    cid, name, metadata, configuration, dimension, version, tenant, database, schema = row
+    stored = json.loads(configuration)
     return CollectionModel(
         id=UUID(cid),
         name=name,
         metadata=json.loads(metadata) if metadata is not None else None,
-        configuration=json.loads(configuration),
+        configuration=stored,
         dimension=dimension,
         version=version,
         tenant=tenant,
         database=database,
+        schema=_stored_schema(schema, stored),
     )
 
 
@@ -151,21 +162,26 @@ async def create_collection(
     database: str,
     metadata: dict[str, Any] | None,
     configuration: dict[str, Any],
+    schema: dict[str, Any],
 ) -> CollectionModel:
+    """A new collection with this (reconciled) configuration and schema."""
     database_id = await _database_id(db, tenant, database)
     if database_id is None:
         raise InvalidArgumentError(f"Database [{database}] does not exist")
     cid = uuid.uuid4()
     try:
         await db.execute(
-            "INSERT INTO collections (id, name, database_id, metadata, configuration)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO collections"
+            " (id, name, database_id, metadata, configuration, schema, fts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 str(cid),
                 name,
                 database_id,
                 json.dumps(metadata) if metadata is not None else None,
                 json.dumps(configuration),
+                json.dumps(schema),
+                int(schema_rules.fts_enabled(schema)),
             ),
         )
     except sqlite3.IntegrityError:
@@ -177,7 +193,20 @@ async def create_collection(
         configuration=configuration,
         tenant=tenant,
         database=database,
+        schema=schema,
     )
+
+
+async def collection_schema(db: aiosqlite.Connection, cid: str) -> dict[str, Any]:
+    """The collection's stored schema (`NotFoundError` if it was deleted)."""
+    row = await _one(db, "SELECT schema, configuration FROM collections WHERE id = ?", (cid,))
+    if row is None:
+        raise NotFoundError(f"Collection [{cid}] does not exist")
+    return _stored_schema(row[0], json.loads(row[1]))
+
+
+async def set_schema(db: aiosqlite.Connection, cid: str, schema: dict[str, Any]) -> None:
+    await db.execute("UPDATE collections SET schema = ? WHERE id = ?", (json.dumps(schema), cid))
 
 
 async def find_collection(

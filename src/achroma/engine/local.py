@@ -15,6 +15,7 @@ import numpy as np
 
 from achroma._version import __version__
 from achroma.backend.base import Backend
+from achroma.core import schema_rules
 from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT
 from achroma.core.models import (
     CollectionModel,
@@ -27,6 +28,7 @@ from achroma.core.models import (
 )
 from achroma.core.records import RecordBatch
 from achroma.core.requests import DeleteRequest, GetRequest, QueryRequest
+from achroma.core.schema_filters import bm25_keys, check_record_filter, check_search
 from achroma.core.search_plan import SearchRequest
 from achroma.engine import catalog, planner, records, results, search, search_results
 from achroma.engine.engine import Engine, acquire, release
@@ -143,14 +145,20 @@ class LocalBackend(Backend):
         metadata: dict[str, Any] | None,
         configuration: dict[str, Any],
         get_or_create: bool,
+        schema: dict[str, Any] | None = None,
     ) -> CollectionModel:
+        # As Chroma's server: the schema is checked and reconciled first, even when an
+        # existing collection (which keeps its own) is returned.
+        if schema is not None:
+            schema_rules.validate_schema(schema)
+        reconciled, configuration = schema_rules.reconcile(schema, configuration)
         async with self.store.transaction() as db:
             if get_or_create:
                 found = await catalog.find_collection(db, name, tenant, database)
                 if found is not None:
                     return found
             return await catalog.create_collection(
-                db, name, tenant, database, metadata, configuration
+                db, name, tenant, database, metadata, configuration, reconciled
             )
 
     async def get_collection(self, name: str, tenant: str, database: str) -> CollectionModel:
@@ -208,6 +216,7 @@ class LocalBackend(Backend):
                 source.database,
                 source.metadata,
                 source.configuration,
+                source.schema or schema_rules.reconcile(None, source.configuration)[0],
             )
             await records.copy(db, str(source.id), str(fork.id))
         return await self.get_collection(new_name, source.tenant, source.database)
@@ -231,7 +240,9 @@ class LocalBackend(Backend):
         change_existing: bool,
     ) -> None:
         """Insert new ids and/or change existing ones in one transaction, then bring the
-        vector index up to date (under the same write lock, so batches reach it in order)."""
+        vector index up to date (under the same write lock, so batches reach it in order).
+        The batch's metadata keys new to the collection's schema join it in the same
+        transaction."""
         _check_batch_size(len(batch))
         cid = str(collection.id)
         async with self.store.write_lock:
@@ -242,14 +253,19 @@ class LocalBackend(Backend):
                 plan = plan_write(
                     batch, await records.existing(db, cid, batch.ids), insert_new, change_existing
                 )
+                schema = await catalog.collection_schema(db, cid)
+                discovered = schema_rules.discover_keys(schema, batch.metadatas)
+                if discovered is not None:
+                    schema = discovered
+                    await catalog.set_schema(db, cid, schema)
                 if plan.empty:
                     return
                 seq += 1
                 new_keys = keys_array([])
                 if plan.inserts.ids:
-                    new_keys = await records.insert(db, cid, seq, plan.inserts)
+                    new_keys = await records.insert(db, cid, seq, plan.inserts, schema)
                 if plan.updates.keys:
-                    await records.update(db, cid, seq, plan.updates)
+                    await records.update(db, cid, seq, plan.updates, schema)
                 await records.set_state(db, cid, seq, dimension)
             if dimension is None or (plan.vectors is None and len(new_keys) == 0):
                 return
@@ -259,6 +275,7 @@ class LocalBackend(Backend):
             await self.indexes.apply(cid, collection.hnsw, dimension, change)
 
     async def delete(self, collection: CollectionModel, request: DeleteRequest) -> int:
+        check_record_filter(_schema(collection), request.filter)
         cid = str(collection.id)
         async with self.store.write_lock:
             async with self.store.transaction(locked=True) as db:
@@ -280,10 +297,12 @@ class LocalBackend(Backend):
         return await records.count(db, str(collection.id))
 
     async def get(self, collection: CollectionModel, request: GetRequest) -> GetResult:
+        check_record_filter(_schema(collection), request.filter)
         outcome = await execute(self.engine, collection, planner.plan_get(request))
         return results.get_result(outcome.rows, list(request.include), outcome.dimension)
 
     async def query(self, collection: CollectionModel, request: QueryRequest) -> QueryResult:
+        check_record_filter(_schema(collection), request.filter)
         outcome = await execute(self.engine, collection, planner.plan_query(request))
         assert outcome.hits is not None
         return results.query_result(
@@ -302,8 +321,20 @@ class LocalBackend(Backend):
         )
 
     async def search(self, collection: CollectionModel, request: SearchRequest) -> dict[str, Any]:
-        outcomes = await search.search(self.engine, collection, request, bm25_keys=set())
+        schema = _schema(collection)
+        check_search(schema, request)
+        outcomes = await search.search(
+            self.engine, collection, request, bm25_keys=bm25_keys(schema)
+        )
         return search_results.search_result(outcomes)
+
+
+def _schema(collection: CollectionModel) -> dict[str, Any]:
+    """The schema a read is checked against: the handle's. One made before keys were
+    discovered answers the same, since a discovered key's entry copies the defaults."""
+    if collection.schema is not None:
+        return collection.schema
+    return schema_rules.reconcile(None, collection.configuration)[0]
 
 
 def _deleted_count(keys: list[int], request: DeleteRequest) -> int:

@@ -113,6 +113,50 @@ MIGRATIONS: list[str] = [
     CREATE INDEX sparse_postings_by_term ON sparse_postings (collection_id, name, term);
     CREATE INDEX sparse_postings_by_key ON sparse_postings (key);
     """,
+    # v6: each collection's index schema (Chroma's JSON; NULL for collections made before
+    # it, which read the schema their configuration implies), and whether its documents are
+    # full-text indexed (`fts`, fixed at creation by the schema). The FTS index of v3 is
+    # remade over a view of the documents of collections with `fts` on (so that FTS5's
+    # 'rebuild' and 'integrity-check' agree with it), and its triggers skip the others; a
+    # collection's records are deleted before it, so that the delete trigger still reads
+    # its flag.
+    """
+    ALTER TABLE collections ADD COLUMN schema TEXT;
+    ALTER TABLE collections ADD COLUMN fts INTEGER NOT NULL DEFAULT 1;
+    DROP TRIGGER records_fts_insert;
+    DROP TRIGGER records_fts_delete;
+    DROP TRIGGER records_fts_update;
+    DROP TABLE documents_fts;
+    CREATE VIEW documents_fts_content AS
+        SELECT r.key AS key, r.document AS document FROM records r
+        WHERE (SELECT fts FROM collections c WHERE c.id = r.collection_id);
+    CREATE VIRTUAL TABLE documents_fts USING fts5(
+        document, content='documents_fts_content', content_rowid='key',
+        tokenize='trigram case_sensitive 1'
+    );
+    INSERT INTO documents_fts (documents_fts) VALUES ('rebuild');
+    CREATE TRIGGER records_fts_insert AFTER INSERT ON records
+    WHEN new.document IS NOT NULL
+        AND (SELECT fts FROM collections WHERE id = new.collection_id) BEGIN
+        INSERT INTO documents_fts (rowid, document) VALUES (new.key, new.document);
+    END;
+    CREATE TRIGGER records_fts_delete AFTER DELETE ON records
+    WHEN old.document IS NOT NULL
+        AND (SELECT fts FROM collections WHERE id = old.collection_id) BEGIN
+        INSERT INTO documents_fts (documents_fts, rowid, document)
+            VALUES ('delete', old.key, old.document);
+    END;
+    CREATE TRIGGER records_fts_update AFTER UPDATE OF document ON records
+    WHEN (SELECT fts FROM collections WHERE id = new.collection_id) BEGIN
+        INSERT INTO documents_fts (documents_fts, rowid, document)
+            SELECT 'delete', old.key, old.document WHERE old.document IS NOT NULL;
+        INSERT INTO documents_fts (rowid, document)
+            SELECT new.key, new.document WHERE new.document IS NOT NULL;
+    END;
+    CREATE TRIGGER collections_delete_records BEFORE DELETE ON collections BEGIN
+        DELETE FROM records WHERE collection_id = old.id;
+    END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

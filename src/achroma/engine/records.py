@@ -8,13 +8,14 @@ bound-variable limit; ids holding a NUL are bound one by one (see `id_in`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
 import numpy as np
 
+from achroma.core import schema_rules
 from achroma.core.requests import RecordFilter
 from achroma.core.sparse import is_sparse_wire, metadata_from_wire, metadata_to_wire
 from achroma.engine.filter_sql import (
@@ -130,15 +131,48 @@ def decode_metadata(encoded: str) -> dict[str, Any]:
     return decoded
 
 
+def _value_type(value: Any) -> str | None:
+    if is_sparse_wire(value):
+        return "sparse_vector"
+    return schema_rules.value_type_of(value)
+
+
+Indexed = Callable[[str, str], bool]
+
+
+def indexes_of(schema: dict[str, Any] | None) -> Indexed:
+    """Whether values of a key and value type are indexed, by `schema` (None: all are):
+    the inverted index for scalars, the sparse vector index for sparse vectors."""
+    if schema is None:
+        return lambda name, value_type: True
+    known: dict[tuple[str, str], bool] = {}
+
+    def indexed(name: str, value_type: str) -> bool:
+        found = known.get((name, value_type))
+        if found is None:
+            found = known[name, value_type] = schema_rules.index_enabled(schema, name, value_type)
+        return found
+
+    return indexed
+
+
 def _metadata_rows(
-    key: int, collection_id: str, metadata: dict[str, Any], postings: list[tuple[Any, ...]]
+    key: int,
+    collection_id: str,
+    metadata: dict[str, Any],
+    postings: list[tuple[Any, ...]],
+    indexed: Indexed,
 ) -> list[tuple[Any, ...]]:
-    """Rows of the per-value metadata index; a sparse vector's terms go to `postings`."""
+    """Rows of the per-value metadata index; a sparse vector's terms go to `postings`. Keys
+    and types whose index the schema disables get none."""
     rows = []
     for name, value in metadata.items():
         if name.startswith(INTERNAL_PREFIX):
             continue
-        if is_sparse_wire(value):
+        value_type = _value_type(value)
+        if value_type is None or not indexed(name, value_type):
+            continue
+        if value_type == "sparse_vector":
             postings += [
                 (key, collection_id, name, term, weight)
                 for term, weight in zip(value["indices"], value["values"], strict=True)
@@ -155,13 +189,16 @@ def _metadata_rows(
 
 
 async def _index_metadata(
-    db: aiosqlite.Connection, collection_id: str, items: Iterable[tuple[int, str | None]]
+    db: aiosqlite.Connection,
+    collection_id: str,
+    items: Iterable[tuple[int, str | None]],
+    indexed: Indexed,
 ) -> None:
     rows: list[tuple[Any, ...]] = []
     postings: list[tuple[Any, ...]] = []
     for key, encoded in items:
         if encoded is not None:
-            rows += _metadata_rows(key, collection_id, json.loads(encoded), postings)
+            rows += _metadata_rows(key, collection_id, json.loads(encoded), postings, indexed)
     if rows:
         await db.executemany(
             "INSERT INTO record_metadata (key, collection_id, name, kind, is_list, value) "
@@ -214,9 +251,16 @@ class Updates:
     metadata_changed: list[bool]
 
 
-async def insert(db: aiosqlite.Connection, collection_id: str, seq: int, inserts: Inserts) -> Keys:
+async def insert(
+    db: aiosqlite.Connection,
+    collection_id: str,
+    seq: int,
+    inserts: Inserts,
+    schema: dict[str, Any] | None = None,
+) -> Keys:
     """Insert new records; returns their keys (consecutive, in batch order). The columns
-    have equal lengths (checked by `check_lengths`)."""
+    have equal lengths (checked by `check_lengths`). `schema`: the collection's, whose
+    disabled indexes are not built (None: every value is indexed)."""
     row = await _one(db, "SELECT seq FROM sqlite_sequence WHERE name = 'records'", ())
     first = (int(row[0]) if row else 0) + 1
     ids, metadatas = inserts.ids, inserts.metadatas
@@ -237,12 +281,23 @@ async def insert(db: aiosqlite.Connection, collection_id: str, seq: int, inserts
             )
         ],
     )
-    await _index_metadata(db, collection_id, zip((int(k) for k in keys), metadatas, strict=False))
+    await _index_metadata(
+        db,
+        collection_id,
+        zip((int(k) for k in keys), metadatas, strict=False),
+        indexes_of(schema),
+    )
     return keys
 
 
-async def update(db: aiosqlite.Connection, collection_id: str, seq: int, updates: Updates) -> None:
-    """Overwrite fields of existing records (see `Updates`)."""
+async def update(
+    db: aiosqlite.Connection,
+    collection_id: str,
+    seq: int,
+    updates: Updates,
+    schema: dict[str, Any] | None = None,
+) -> None:
+    """Overwrite fields of existing records (see `Updates`; `schema` as for `insert`)."""
     keys, metadatas = updates.keys, updates.metadatas
     blobs = (
         [None] * len(keys)
@@ -274,7 +329,7 @@ async def update(db: aiosqlite.Connection, collection_id: str, seq: int, updates
                 f"DELETE FROM {table} WHERE key IN (SELECT value FROM json_each(?))",
                 (changed_keys,),
             )
-        await _index_metadata(db, collection_id, changed)
+        await _index_metadata(db, collection_id, changed, indexes_of(schema))
 
 
 async def delete(db: aiosqlite.Connection, collection_id: str, seq: int, keys: list[int]) -> None:

@@ -245,6 +245,7 @@ class HttpBackend(Backend):
         metadata: dict[str, Any] | None,
         configuration: dict[str, Any],
         get_or_create: bool,
+        schema: dict[str, Any] | None = None,
     ) -> CollectionModel:
         body = await self._request(
             "POST",
@@ -253,6 +254,7 @@ class HttpBackend(Backend):
                 "name": name,
                 "metadata": metadata,
                 "configuration": configuration,
+                "schema": schema,
                 "get_or_create": get_or_create,
             },
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -17,6 +16,7 @@ from uuid import UUID
 import numpy as np
 import numpy.typing as npt
 
+from achroma.core import schema_rules
 from achroma.core.models import CollectionModel, Database, GetResult, QueryResult, Tenant
 from achroma.core.sparse import metadata_from_wire, metadata_to_wire
 from achroma.errors import ERROR_TYPES, ChromaError, InvalidArgumentError
@@ -72,62 +72,16 @@ def database_from_json(body: JSON) -> Database:
     return Database(id=UUID(body["id"]), name=body["name"], tenant=body["tenant"])
 
 
-def _index(enabled: bool) -> JSON:
-    return {"enabled": enabled, "config": {}}
-
-
-def schema_json(configuration: dict[str, Any]) -> JSON:
-    """The index schema Chroma's server reports for a collection of this configuration (its
-    clients read the vector index settings from it, e.g. after `modify`)."""
-    hnsw = configuration.get("hnsw") or {}
-    vector: dict[str, Any] = {"space": hnsw.get("space", "l2")}
-    if configuration.get("embedding_function") is not None:
-        vector["embedding_function"] = configuration["embedding_function"]
-    vector["hnsw"] = {
-        "ef_construction": hnsw.get("ef_construction", 100),
-        "max_neighbors": hnsw.get("max_neighbors", 16),
-        "ef_search": hnsw.get("ef_search", 100),
-        "num_threads": hnsw.get("num_threads", os.cpu_count() or 1),
-        "batch_size": hnsw.get("batch_size", 100),
-        "sync_threshold": hnsw.get("sync_threshold", 1000),
-        "resize_factor": hnsw.get("resize_factor", 1.2),
-    }
-    return {
-        "defaults": {
-            "string": {"fts_index": _index(False), "string_inverted_index": _index(True)},
-            "float_list": {"vector_index": {"enabled": False, "config": vector}},
-            "sparse_vector": {
-                "sparse_vector_index": {
-                    "enabled": False,
-                    "config": {"embedding_function": {"type": "unknown"}, "bm25": False},
-                }
-            },
-            "int": {"int_inverted_index": _index(True)},
-            "float": {"float_inverted_index": _index(True)},
-            "bool": {"bool_inverted_index": _index(True)},
-        },
-        "keys": {
-            "#document": {
-                "string": {"fts_index": _index(True), "string_inverted_index": _index(False)}
-            },
-            "#embedding": {
-                "float_list": {
-                    "vector_index": {
-                        "enabled": True,
-                        "config": {**vector, "source_key": "#document"},
-                    }
-                }
-            },
-        },
-    }
-
-
 def collection_to_json(model: CollectionModel) -> JSON:
     return {
         "id": str(model.id),
         "name": model.name,
         "configuration_json": model.configuration,
-        "schema": model.schema if model.schema is not None else schema_json(model.configuration),
+        "schema": (
+            model.schema
+            if model.schema is not None
+            else schema_rules.reconcile(None, model.configuration)[0]
+        ),
         "metadata": model.metadata,
         "dimension": model.dimension,
         "tenant": model.tenant,

@@ -144,4 +144,14 @@ async def collection(request: Request) -> AsyncCollection:
     except NotFoundError:
         # Chroma's record endpoints end this message with a period; its by-id lookup does not.
         raise WireError(404, "NotFoundError", f"Collection [{cid}] does not exist.") from None
-    return AsyncCollection(target, model, embedding_function=None)
+    return StoringCollection(target, model, embedding_function=None)
+
+
+class StoringCollection(AsyncCollection):
+    """A collection handle that stores what it is sent: Chroma's clients compute sparse
+    embeddings for the schema themselves, and its server never does."""
+
+    async def _with_sparse_embeddings(
+        self, metadatas: list[Any] | None, documents: list[Any] | None
+    ) -> list[Any] | None:
+        return metadatas

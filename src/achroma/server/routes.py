@@ -178,6 +178,7 @@ async def create_collection(request: Request) -> Any:
     created = await validated(
         client(request).create_collection(
             payload["name"],
+            schema=payload.get("schema"),
             configuration=configuration,
             metadata=payload.get("metadata"),
             embedding_function=None,

@@ -94,19 +94,31 @@ async def _foreign_keys(session: Session) -> list[Finding]:
     ]
 
 
+async def _fts_indexed(session: Session) -> str:
+    """SQL true for a record `r` whose collection's documents are full-text indexed (a
+    schema may turn that off; stores older than schemas index every collection's)."""
+    columns = {row[1] for row in await session.all("PRAGMA table_info(collections)")}
+    if "fts" not in columns:
+        return "1"
+    return "(SELECT fts FROM collections c WHERE c.id = r.collection_id)"
+
+
 async def _fts(session: Session) -> list[Finding]:
     """The full-text index against the records, read-only: one docsize row per record
-    with a document and no other (sampled lookups per collection check the postings)."""
+    with a document (in a collection that indexes them) and no other (sampled lookups per
+    collection check the postings)."""
+    indexed = await _fts_indexed(session)
     missing = (
         await session.all(
-            "SELECT count(*) FROM records r WHERE r.document IS NOT NULL AND NOT EXISTS "
-            "(SELECT 1 FROM documents_fts_docsize d WHERE d.id = r.key)"
+            f"SELECT count(*) FROM records r WHERE r.document IS NOT NULL AND {indexed} "
+            "AND NOT EXISTS (SELECT 1 FROM documents_fts_docsize d WHERE d.id = r.key)"
         )
     )[0][0]
     extra = (
         await session.all(
             "SELECT count(*) FROM documents_fts_docsize d WHERE NOT EXISTS "
-            "(SELECT 1 FROM records r WHERE r.key = d.id AND r.document IS NOT NULL)"
+            "(SELECT 1 FROM records r WHERE r.key = d.id AND r.document IS NOT NULL "
+            f"AND {indexed})"
         )
     )[0][0]
     if not missing and not extra:
@@ -215,7 +227,12 @@ async def check_rows(
 
 
 async def check_documents(session: Session, col: Collection, keys: list[int]) -> list[Finding]:
-    """Each sampled document is found through the full-text index by a piece of it."""
+    """Each sampled document is found through the full-text index by a piece of it (in a
+    collection whose schema leaves full-text search on)."""
+    if await _fts_indexed(session) != "1":
+        on = await session.all("SELECT fts FROM collections WHERE id = ?", (col.id,))
+        if on and not on[0][0]:
+            return []
     rows = await records.rows_by_key(
         session.db,
         keys,
