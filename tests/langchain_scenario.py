@@ -273,9 +273,9 @@ out["retrieve_after_delete"] = ids(article_retriever.invoke(QUESTIONS[1]))
 out["batches"] = batches
 """
 
-# Only on achroma: chromadb's local clients raise NotImplementedError for search and fork.
-# Dense ranks only: the sparse half of a hybrid search needs a collection schema with a sparse
-# index, which Chroma's constructor never passes (the collection would be made beforehand).
+# Only on achroma: chromadb's local clients raise NotImplementedError for search and fork,
+# and refuse sparse indexes. Chroma's constructor never passes a schema, so the BM25
+# collection is made beforehand on the same client, as langchain-chroma's docs do.
 ACHROMA_ONLY = """
 from chromadb import K, Knn, Rrf, Search
 
@@ -301,6 +301,34 @@ found = hybrid.hybrid_search(Search().rank(fused).limit(3).select(K.DOCUMENT, "y
 out["hybrid_rrf_documents"] = [[doc.id, doc.metadata] for doc in found]
 forked = hybrid.fork("hybrid_fork")
 out["fork"] = [forked._collection.name, sorted(forked.get()["ids"])]
+
+from chromadb import Schema, SparseVectorIndexConfig
+from chromadb.utils.embedding_functions import ChromaBm25EmbeddingFunction
+
+bm25 = SparseVectorIndexConfig(
+    source_key=K.DOCUMENT, embedding_function=ChromaBm25EmbeddingFunction(), bm25=True
+)
+hybrid._client.create_collection(
+    "keywords", schema=Schema().create_index(bm25, key="sparse_embedding"), embedding_function=None
+)
+keywords = Chroma("keywords", MiniLM(), **place)
+keywords.add_texts(list(ARTICLES.values()), ids=list(ARTICLES), metadatas=[{"n": 1}] * 4)
+question = "what makes yeast dough rise?"
+both = Rrf(
+    [
+        Knn(query=MiniLM().embed_query(question), return_rank=True, limit=4, default=4),
+        Knn(query=question, key="sparse_embedding", return_rank=True, limit=4, default=4),
+    ]
+)
+found = keywords.hybrid_search(Search().rank(both).limit(2).select(K.DOCUMENT, K.METADATA))
+out["hybrid_bm25"] = ids(found)
+out["bm25_only"] = ids(
+    keywords.hybrid_search(
+        Search()
+        .rank(Knn(query="moon gravity", key="sparse_embedding"))
+        .select(K.DOCUMENT, K.METADATA)
+    )
+)
 """
 
 FINISH = """

@@ -174,3 +174,24 @@ def test_langchain_example_retrieves_from_the_right_articles(ran: Ran) -> None:
     assert "coffee.txt only: Coffee beans" in out
     assert "best for bees: beekeeping.txt#1 relevance 0.7" in out
     assert "asimilarity_search agrees: True" in out
+
+
+def test_hybrid_search_fuses_meaning_and_keywords(ran: Ran) -> None:
+    out = _stdout(ran, "hybrid_search")
+    assert "indexed 45 paragraphs" in out
+    rankings = {
+        question: dict(re.findall(r"^   (\w+): +(.*)$", block, re.MULTILINE))
+        for question, block in re.findall(r"^Q: (.+)\n((?:   .*\n?)+)", out, re.MULTILINE)
+    }
+    expected = {
+        "Which chess opening answers 1.e4 with c5?": "chess#",
+        "When is the difference between high and low tide largest?": "tides#",
+        "How do I keep a sourdough starter alive?": "sourdough#",
+    }
+    for question, article in expected.items():
+        found = {
+            name: ids.split(", ") for name, ids in rankings[question].items() if name != "best"
+        }
+        assert all(ids[0].startswith(article) for ids in found.values()), found
+        # The fused winner is at the top of both lists it fuses.
+        assert found["hybrid"][0] in found["dense"][:2] and found["hybrid"][0] in found["bm25"][:2]

@@ -339,6 +339,13 @@ def test_hybrid_search_fuses_ranks_with_rrf(outcomes: Outcomes) -> None:
     ]
 
 
+def test_hybrid_search_fuses_dense_and_bm25(outcomes: Outcomes) -> None:
+    # The bread article is first both by meaning and by the words "yeast", "dough", "rise".
+    assert outcomes["hybrid_bm25"][0] == "bread"
+    # BM25 alone finds only the records sharing a word with the query.
+    assert outcomes["bm25_only"] == ["tides"]
+
+
 def test_fork_copies_the_collection(outcomes: Outcomes) -> None:
     assert outcomes["fork"] == ["hybrid_fork", ["n1", "n2", "n3", "n4", "n5", "n6"]]
 

@@ -201,9 +201,10 @@ def _knn(operand: Any) -> KnnRank:
         raise InvalidArgumentError(f"Expected $knn return_rank to be a bool, got {return_rank!r}")
     query = operand["query"]
     parsed: npt.NDArray[np.float32] | SparseVector
-    if is_sparse_wire(query):
+    if is_sparse_wire(query) or (isinstance(query, dict) and set(query) == {"indices", "values"}):
+        # chromadb sends the tagged form; its sparse embedding functions' plain dicts too.
         try:
-            parsed = SparseVector.from_dict(query)
+            parsed = SparseVector(query["indices"], query["values"], query.get("tokens"))
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidArgumentError(f"Invalid sparse $knn query: {exc}") from None
     elif isinstance(query, list) and query and all(_is_number(v) for v in query):
