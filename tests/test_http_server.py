@@ -112,7 +112,6 @@ SAME_ANSWERS: list[tuple[str, str, Any]] = [
     ),
     ("POST", T + "/collections/{cid}/get", {"ids": ["b", "nope"], "include": ["metadatas"]}),
     ("POST", T + "/collections/{cid}/delete", {"ids": ["nope"]}),
-    ("GET", T + "/collections/{cid}/fork_count", None),
     ("GET", T + "/collections/{cid}/functions/nope", None),
     ("GET", "/collections/not-a-crn", None),
 ]

@@ -179,3 +179,24 @@ def test_over_http(achroma_server: Any) -> None:
     assert status.total_ops == 1 and 0.0 <= status.op_indexing_progress <= 1.0
     assert client.get_collection_by_id(col.id, embedding_function=WordVectors()).name == col.name
     client.delete_collection("colours-http")
+
+
+def test_fork_count_counts_the_fork_line(tmp_path: Path, achroma_server: Any) -> None:
+    local = achroma.PersistentClient(path=str(tmp_path / "forks"))
+    remote = achroma.HttpClient(host=achroma_server.host, port=achroma_server.port)
+    for client in (local, remote):
+        root = client.create_collection("line-root", embedding_function=None)
+        root.add(ids=["a"], embeddings=[[1.0, 2.0]])
+        assert root.fork_count() == 0
+        child = root.fork("line-child")
+        grandchild = child.fork("line-grandchild")
+        assert [c.fork_count() for c in (root, child, grandchild)] == [2, 2, 2]
+        client.create_collection("line-other", embedding_function=None)
+        assert root.fork_count() == 2  # an unrelated collection is not in the line
+        client.delete_collection("line-child")
+        assert grandchild.fork_count() == 1
+        with pytest.raises(NotFoundError):
+            child.fork_count()
+        for name in ("line-root", "line-grandchild", "line-other"):
+            client.delete_collection(name)
+    local.close()

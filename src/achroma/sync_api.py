@@ -341,6 +341,13 @@ class Collection(sync.SyncWrapper[AsyncCollection]):
         """How many records the collection holds."""
         return sync.call(self._async.count)
 
+    def fork_count(self) -> int:
+        """How many other collections share this one's fork line: the collection it was
+        forked from (or that line's first), and every fork made from any of them.
+
+        (chromadb's local clients raise NotImplementedError; Chroma Cloud counts forks.)"""
+        return sync.call(self._async.fork_count)
+
     def get_indexing_status(self) -> IndexingStatus:
         """How many write batches the vector index has applied, of how many committed.
 

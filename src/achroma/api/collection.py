@@ -281,6 +281,14 @@ class AsyncCollection:
         """How many records the collection holds."""
         return await self._backend.count(self._model)
 
+    async def fork_count(self) -> int:
+        """How many other collections share this one's fork line: the collection it was
+        forked from (or that line's first), and every fork made from any of them.
+
+        (chromadb's local clients raise NotImplementedError; Chroma Cloud counts forks.)
+        """
+        return await self._backend.fork_count(self._model)
+
     async def get_indexing_status(self) -> IndexingStatus:
         """How many write batches the vector index has applied, of how many committed.
 

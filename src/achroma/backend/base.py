@@ -171,3 +171,7 @@ class Backend(ABC):
     @abstractmethod
     async def indexing_status(self, collection: CollectionModel) -> IndexingStatus:
         """How many of the collection's write batches its vector index has applied."""
+
+    @abstractmethod
+    async def fork_count(self, collection: CollectionModel) -> int:
+        """How many other live collections share the collection's fork line."""

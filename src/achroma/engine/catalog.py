@@ -325,3 +325,24 @@ async def delete_collection(
     found = await get_collection(db, name, tenant, database)
     await db.execute("DELETE FROM collections WHERE id = ?", (str(found.id),))
     return found.id
+
+
+async def join_lineage(db: aiosqlite.Connection, fork_id: str, source_id: str) -> None:
+    """Make `fork_id` a fork in the line of `source_id`."""
+    await db.execute(
+        "UPDATE collections SET lineage = "
+        "(SELECT coalesce(lineage, id) FROM collections WHERE id = ?) WHERE id = ?",
+        (source_id, fork_id),
+    )
+
+
+async def fork_count(db: aiosqlite.Connection, cid: str) -> int:
+    """How many other live collections share `cid`'s fork line (its first collection and
+    every fork made from any of them)."""
+    row = await _one(
+        db,
+        "SELECT count(*) FROM collections WHERE id != ?1 AND coalesce(lineage, id) = "
+        "(SELECT coalesce(lineage, id) FROM collections WHERE id = ?1)",
+        (cid,),
+    )
+    return int(row[0])

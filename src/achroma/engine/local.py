@@ -219,7 +219,13 @@ class LocalBackend(Backend):
                 source.schema or schema_rules.reconcile(None, source.configuration)[0],
             )
             await records.copy(db, str(source.id), str(fork.id))
+            await catalog.join_lineage(db, str(fork.id), str(source.id))
         return await self.get_collection(new_name, source.tenant, source.database)
+
+    async def fork_count(self, collection: CollectionModel) -> int:
+        db = self.engine.store.db
+        await records.collection_state(db, str(collection.id))  # NotFoundError once deleted
+        return await catalog.fork_count(db, str(collection.id))
 
     # --- records ---
 

@@ -157,6 +157,12 @@ MIGRATIONS: list[str] = [
         DELETE FROM records WHERE collection_id = old.id;
     END;
     """,
+    # v7: fork lineages. `lineage` is the id of the collection a fork's line started from
+    # (NULL: the collection started its own), so `fork_count` counts the rest of the line.
+    """
+    ALTER TABLE collections ADD COLUMN lineage TEXT;
+    CREATE INDEX collections_by_lineage ON collections (lineage);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -357,6 +357,10 @@ class HttpBackend(Backend):
     async def count(self, collection: CollectionModel) -> int:
         return int(await self._request("GET", self._records(collection, "count")))
 
+    async def fork_count(self, collection: CollectionModel) -> int:
+        body = await self._request("GET", self._records(collection, "fork_count"))
+        return int(body["count"])
+
     async def indexing_status(self, collection: CollectionModel) -> IndexingStatus:
         body = await self._request("GET", self._records(collection, "indexing_status"))
         return IndexingStatus(

@@ -253,7 +253,7 @@ async def fork_collection(request: Request) -> Any:
 
 @endpoint()
 async def fork_count(request: Request) -> Any:
-    raise not_implemented("Count forks is unsupported for local chroma")
+    return {"count": await validated((await collection(request)).fork_count())}
 
 
 @endpoint()
