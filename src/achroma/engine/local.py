@@ -274,9 +274,7 @@ class LocalBackend(Backend):
         return _deleted_count(keys, request)
 
     async def count(self, collection: CollectionModel) -> int:
-        db = self.store.db
-        await records.collection_state(db, str(collection.id))
-        return await records.count(db, str(collection.id))
+        return await records.count(self.store.db, str(collection.id))
 
     async def get(self, collection: CollectionModel, request: GetRequest) -> GetResult:
         outcome = await execute(self.engine, collection, planner.plan_get(request))

@@ -113,6 +113,13 @@ MIGRATIONS: list[str] = [
     CREATE INDEX sparse_postings_by_term ON sparse_postings (collection_id, name, term);
     CREATE INDEX sparse_postings_by_key ON sparse_postings (key);
     """,
+    # v6: each collection's record count, kept by every write in its own transaction, so
+    # count() reads one row instead of counting the collection (counted here once).
+    """
+    ALTER TABLE collections ADD COLUMN record_count INTEGER NOT NULL DEFAULT 0;
+    UPDATE collections SET record_count =
+        (SELECT count(*) FROM records WHERE records.collection_id = collections.id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
