@@ -17,7 +17,6 @@ asking no more than that seq of it, so a stream of writes cannot hold a read bac
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 from dataclasses import dataclass, field
 
@@ -109,9 +108,13 @@ async def _ranked(
 # --- on the read connection's thread ---
 
 
+def _columns(plan: ReadPlan) -> dict[str, bool]:
+    return dict(vars(plan.columns))  # dataclasses.asdict deep-copies: 20 us a read
+
+
 def _page(conn: sqlite3.Connection, cid: str, plan: ReadPlan) -> Outcome:
     _, dimension = reads.collection_state(conn, cid)
-    columns = dataclasses.asdict(plan.columns)
+    columns = _columns(plan)
     rows = reads.select_rows(conn, cid, plan.filter, plan.limit, plan.offset, columns)
     return Outcome(dimension, rows=rows)
 
@@ -141,7 +144,7 @@ def _ranked_now(
     if not fetch_rows:
         return Outcome(dimension, hits=hits)
     wanted = {int(k) for hit in hits for k in hit.keys}
-    columns = dataclasses.asdict(plan.columns)
+    columns = _columns(plan)
     return Outcome(dimension, hits=hits, rows_by_key=reads.rows_by_key(conn, wanted, columns))
 
 
