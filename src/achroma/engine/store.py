@@ -204,7 +204,15 @@ class Store:
         """`fn(connection, *args)` on the thread of the least busy read connection (see
         `call`), retried while busy."""
         db = self.db
-        return await retry_busy(self.where, lambda: call(db, fn, *args, **kwargs))
+        if not isinstance(db, _Reader):
+            return await retry_busy(self.where, lambda: call(db, fn, *args, **kwargs))
+        # Counted from now, not from when `call`'s task first runs: reads started together
+        # must not all pick the same connection.
+        db.pending += 1
+        try:
+            return await retry_busy(self.where, lambda: call(db, fn, *args, **kwargs))
+        finally:
+            db.pending -= 1
 
     async def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """All rows of one read statement, retried while another process holds a lock that
