@@ -190,6 +190,30 @@ def recall(found: list[list[int]], truth: np.ndarray) -> float:
     return tot / len(found)
 
 
+class HandOffs:
+    """Counts thread hand-offs to the event loop while active: every result a worker thread
+    (aiosqlite's, anyio's, usearch's caller) hands back, and every call a sync client's
+    portal submits, goes through `call_soon_threadsafe`. chromadb and usearch make none."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._saved: Any = None
+
+    def __enter__(self) -> HandOffs:
+        cls = asyncio.BaseEventLoop
+        self._saved = original = cls.call_soon_threadsafe
+
+        def counted(loop: Any, *args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return original(loop, *args, **kwargs)
+
+        cls.call_soon_threadsafe = counted  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.BaseEventLoop.call_soon_threadsafe = self._saved  # type: ignore[method-assign]
+
+
 async def _maybe(x: Any) -> Any:
     return await x if inspect.isawaitable(x) else x
 
@@ -402,15 +426,26 @@ async def run_single(args: argparse.Namespace) -> dict[str, Any]:
     for i in range(min(10, len(queries))):
         await t.query(queries[i : i + 1])
     lat, rows = [], []
-    for i in range(args.queries):
-        q = queries[i : i + 1]
-        t0 = time.perf_counter()
-        res = await t.query(q)
-        lat.append(time.perf_counter() - t0)
-        rows += t.result_rows(res)
+    with HandOffs() as hand_offs:
+        for i in range(args.queries):
+            q = queries[i : i + 1]
+            t0 = time.perf_counter()
+            res = await t.query(q)
+            lat.append(time.perf_counter() - t0)
+            rows += t.result_rows(res)
     out["query_p50_ms"] = pct(lat, 50) * 1e3
     out["query_p99_ms"] = pct(lat, 99) * 1e3
     out["query_recall"] = recall(rows, z["gt_all"][: args.queries])
+    out["query_hand_offs"] = hand_offs.count / args.queries
+
+    # count()
+    await t.count()
+    lat = []
+    for _ in range(args.queries):
+        t0 = time.perf_counter()
+        await t.count()
+        lat.append(time.perf_counter() - t0)
+    out["count_p50_ms"] = pct(lat, 50) * 1e3
 
     # one batched call
     t0 = time.perf_counter()
@@ -500,6 +535,8 @@ COLUMNS = [
     ("add_rps", "add rec/s", "hi", "{:,.0f}"),
     ("query_p50_ms", "q p50 ms", "lo", "{:.2f}"),
     ("query_p99_ms", "q p99 ms", "lo", "{:.2f}"),
+    ("query_hand_offs", "hops/q", "info", "{:.1f}"),
+    ("count_p50_ms", "count ms", "lo", "{:.3f}"),
     ("batch_qps", "batch q/s", "hi", "{:,.0f}"),
     ("recall", "recall@10", "rec", "{:.3f}"),
     ("f10_p50_ms", "f10% p50", "lo", "{:.2f}"),
@@ -517,6 +554,8 @@ COLUMNS = [
 def ratio(kind: str, v: float, ref: float) -> str:
     if kind == "rec":
         return f"{v - ref:+.3f}"
+    if kind == "info":
+        return ""
     if v <= 0 or ref <= 0:
         return ""
     r = v / ref if kind == "hi" else ref / v  # else lower is better (latency, memory, disk)
@@ -525,12 +564,14 @@ def ratio(kind: str, v: float, ref: float) -> str:
     return f"x{r:.1f} faster" if r >= 1 else f"x{1 / r:.1f} slower"
 
 
-def table(results: dict[str, dict[str, Any]], baseline: str) -> str:
+def table(results: dict[str, dict[str, Any]], baselines: str) -> str:
     heads = ["target"] + [c[1] for c in COLUMNS]
     lines: list[list[str]] = []
-    ref = results.get(baseline)
-    if ref is not None and "error" in ref:
-        ref = None
+    refs = {
+        b: results[b]
+        for b in (b.strip() for b in baselines.split(","))
+        if b in results and "error" not in results[b]
+    }
     for name, r in results.items():
         if "error" in r:
             lines.append([name, "FAILED: " + r["error"].strip().splitlines()[-1][:120]])
@@ -540,7 +581,9 @@ def table(results: dict[str, dict[str, Any]], baseline: str) -> str:
             v = r.get(key)
             cells.append("-" if v is None else fmt.format(v))
         lines.append(cells)
-        if ref is not None and name != baseline:
+        for baseline, ref in refs.items():
+            if name == baseline:
+                continue
             sub = [f"  vs {baseline}"]
             for key, _, kind, _ in COLUMNS:
                 v, rv = r.get(key), ref.get(key)
@@ -686,7 +729,11 @@ def parse() -> argparse.Namespace:
         default=DEFAULT_TARGETS,
         help=f"comma-separated, from: {', '.join(TARGETS)} (default: {DEFAULT_TARGETS})",
     )
-    p.add_argument("--baseline", default="chromadb", help="target the ratios compare against")
+    p.add_argument(
+        "--baseline",
+        default="chromadb",
+        help="target(s) the ratios compare against, comma-separated (e.g. chromadb,usearch)",
+    )
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--batch-size", type=int, default=1000, help="records per add() call")
     p.add_argument("--queries", type=int, default=200, help="timed single-vector queries")

@@ -256,6 +256,21 @@ def test_sqlite_damage_is_reported_and_not_repaired(
     assert "Traceback" not in out
 
 
+def test_a_record_count_that_disagrees_with_the_records_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = make_store(tmp_path)
+    with sqlite3.connect(tmp_path / "achroma.sqlite3") as db:
+        db.execute(
+            "UPDATE collections SET record_count = record_count + 2 WHERE id = ?", (ids["docs"],)
+        )
+    db.close()
+    code, out, _ = run(tmp_path, capsys=capsys)
+    assert code == 1
+    (line,) = [line for line in out.splitlines() if "count() says" in line]
+    assert "docs: count() says" in line and "SQLite-level damage" in line
+
+
 def test_progress_bars_on_request(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

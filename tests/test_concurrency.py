@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 import achroma
+from achroma.engine import executor
 from loop_ticks import ticks_while
 
 pytestmark = pytest.mark.anyio
@@ -73,4 +75,34 @@ async def test_deletes_and_updates_race_with_queries_without_stale_results() -> 
         tg.start_soon(deleter)
         tg.start_soon(querier)
     assert await col.count() == 200
+    await client.close()
+
+
+async def test_a_cancelled_query_holds_the_index_until_its_search_is_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = await achroma.AsyncPersistentClient(tmp_path)
+    col = await client.create_collection("cancelled", embedding_function=None)
+    vectors = np.random.default_rng(1).standard_normal((50, 8))
+    await col.add(ids=[str(i) for i in range(50)], embeddings=vectors)
+    await col.query(query_embeddings=vectors[:1], n_results=1)  # the index is open
+    finished: list[float] = []
+    ranked = executor._ranked_now
+
+    def slow(*args: Any) -> Any:
+        time.sleep(0.3)
+        try:
+            return ranked(*args)
+        finally:
+            finished.append(time.monotonic())
+
+    monkeypatch.setattr(executor, "_ranked_now", slow)
+    with anyio.move_on_after(0.05):
+        await col.query(query_embeddings=vectors[:1], n_results=1)
+    # The cancelled read returned once its worker was done with the index, not before.
+    assert finished and finished[0] <= time.monotonic()
+    monkeypatch.undo()
+    await col.add(ids=["late"], embeddings=vectors[:1] + 1)  # the index takes writes again
+    result = await col.query(query_embeddings=vectors[:1] + 1, n_results=1)
+    assert result["ids"] == [["late"]]
     await client.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -223,3 +224,50 @@ def test_a_failed_index_update_loses_nothing(
         assert "index update failed" in caplog.text
     finally:
         client.close()
+
+
+CHURNER = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import achroma
+
+    client = achroma.PersistentClient(sys.argv[1])
+    col = client.get_or_create_collection("counted", embedding_function=None)
+    rng = np.random.default_rng(int(sys.argv[2]))
+    batch = 0
+    while True:
+        tag = f"{sys.argv[2]}-{batch}"
+        col.add(ids=[f"{tag}-{i}" for i in range(40)], embeddings=rng.standard_normal((40, DIM)))
+        col.upsert(  # 10 replaced, 10 new
+            ids=[f"{tag}-{i}" for i in range(30, 50)], embeddings=rng.standard_normal((20, DIM))
+        )
+        col.delete(ids=[f"{tag}-{i}" for i in range(0, 50, 3)])  # some of them, and missing
+        print(batch, flush=True)
+        batch += 1
+    """
+).replace("DIM", str(DIM))
+
+
+def test_count_is_exact_after_sigkill_at_any_point(tmp_path: Path) -> None:
+    path = tmp_path / "chroma"
+    for round_ in range(6):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CHURNER, str(path), str(round_)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        assert proc.stdout.readline(), "the writer did not get going"
+        time.sleep(0.01 + 0.03 * round_)  # somewhere inside a write
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        with sqlite3.connect(path / "achroma.sqlite3") as con:
+            (rows,) = con.execute("SELECT count(*) FROM records").fetchone()
+        client = achroma.PersistentClient(path)
+        try:
+            col = client.get_collection("counted", embedding_function=None)
+            assert col.count() == rows == len(col.get(include=[])["ids"])
+        finally:
+            client.close()

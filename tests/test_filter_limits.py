@@ -18,7 +18,7 @@ import pytest
 
 import achroma
 from achroma.core.filters import MAX_DEPTH
-from achroma.engine import records as engine_records
+from achroma.engine import reads as engine_reads
 from achroma.errors import InvalidArgumentError
 from test_filters_property import document_matches, matches
 
@@ -232,13 +232,13 @@ def test_post_filtered_query_tests_a_deep_filter_row_by_row(
         col.add(ids=ids, embeddings=embeddings[batch], metadatas=metadatas[batch])
     where = {"$or": [{"a": {"$gte": 10}}, deep_where(100)]}
     calls = []
-    filter_keys = engine_records.filter_keys
+    filter_keys = engine_reads.filter_keys
 
-    async def spy(*args: Any) -> set[int]:
+    def spy(*args: Any) -> set[int]:
         calls.append(args)
-        return await filter_keys(*args)
+        return filter_keys(*args)
 
-    monkeypatch.setattr(engine_records, "filter_keys", spy)
+    monkeypatch.setattr(engine_reads, "filter_keys", spy)
     query = rng.standard_normal(4).astype(np.float32)
     result = col.query(query_embeddings=[query], n_results=5, where=where, include=["distances"])
     assert calls

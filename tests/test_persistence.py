@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import achroma
+from achroma.engine.migrations import MIGRATIONS
 
 pytestmark = pytest.mark.anyio
 
@@ -155,3 +156,22 @@ def test_a_store_deleted_while_open_is_not_written_again_at_exit(tmp_path: Path)
     # Python's last-resort handler prints the one warning, and nothing else is said.
     assert done.stderr.count("deleted while it was open") == 1, done.stderr
     assert done.stderr.strip().count("\n") == 0, done.stderr
+
+
+async def test_a_store_from_before_record_counts_is_counted_when_opened(tmp_path: Path) -> None:
+    client = await achroma.AsyncPersistentClient(tmp_path)
+    col = await client.create_collection("docs", embedding_function=None)
+    await col.add(ids=["a", "b", "c"], embeddings=[[1.0, 0.0]] * 3)
+    other = await client.create_collection("empty", embedding_function=None)
+    await client.close()
+    # As the schema was before the step that counts records.
+    step = next(i for i, script in enumerate(MIGRATIONS) if "record_count" in script)
+    with sqlite3.connect(tmp_path / "achroma.sqlite3") as con:
+        con.execute("ALTER TABLE collections DROP COLUMN record_count")
+        con.execute(f"PRAGMA user_version = {step}")
+    client = await achroma.AsyncPersistentClient(tmp_path)
+    try:
+        assert await (await client.get_collection("docs")).count() == 3
+        assert await (await client.get_collection(other.name)).count() == 0
+    finally:
+        await client.close()

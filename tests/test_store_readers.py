@@ -3,6 +3,8 @@ writer nor other reads, and a read never sees a write transaction half done."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -82,3 +84,21 @@ async def test_stop_ends_every_connection_thread(tmp_path: Path) -> None:
         await store.readers[0].execute("SELECT 1")
     with pytest.raises(ValueError, match="Connection closed|no active connection"):
         await store.writer.execute("SELECT 1")
+
+
+async def test_reads_started_together_run_on_different_connections(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path)
+    threads: set[int] = set()
+
+    def read(conn: sqlite3.Connection) -> None:
+        threads.add(threading.get_ident())
+        time.sleep(0.05)
+        conn.execute("SELECT 1").fetchall()
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(READERS):
+                tg.start_soon(store.run, read)
+    finally:
+        await store.close()
+    assert len(threads) == READERS

@@ -2,25 +2,33 @@
 
     state check -> candidates (index, post-filter or SQLite) -> rank -> rows from SQLite
 
-SQLite is read through one of the store's read connections for the whole plan; index
-searches run in worker threads under the index's read lock, after the collection's pending
-index update has landed.
+A read is one hand-off: the whole plan runs as one call on a read connection's thread
+(`Store.run`), which checks the collection's state, searches the index and fetches the rows
+with that connection. On the event loop, a ranked read first waits for the collection's
+pending index update (`Indexes.current`) and takes the index's read lock, held until the
+call has finished (also when the read is cancelled, see `store.call`).
+
+No read misses an acknowledged write: the call searches only when the index has caught up
+to the collection's `seq` it has just read from SQLite. Otherwise (another process wrote,
+or a write of this process committed after the update was awaited) it returns `Behind`,
+and the loop catches the index up to that seq (`Indexes.get`) and runs the call again,
+asking no more than that seq of it, so a stream of writes cannot hold a read back.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import sqlite3
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from achroma.core.models import CollectionModel
-from achroma.engine import ranking, records
+from achroma.engine import ranking, reads, records
 from achroma.engine.engine import Engine
-from achroma.engine.index import Keys, Vectors
+from achroma.engine.index import Keys, VectorIndex, Vectors
 from achroma.engine.planner import Candidates, ReadPlan
 from achroma.engine.ranking import Ranked
-from achroma.engine.records import Row
+from achroma.engine.reads import Row
 from achroma.errors import InternalError, InvalidArgumentError
 
 
@@ -34,6 +42,14 @@ class Outcome:
     rows_by_key: dict[int, Row] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Behind:
+    """The index had not caught up to the collection's `seq` (of `dimension`)."""
+
+    seq: int
+    dimension: int
+
+
 def check_dimension(stored: int | None, given: int) -> int:
     """`given`, when the collection has no dimension yet or the same one."""
     if stored is not None and stored != given:
@@ -45,53 +61,111 @@ def check_dimension(stored: int | None, given: int) -> int:
 
 async def execute(engine: Engine, collection: CollectionModel, plan: ReadPlan) -> Outcome:
     """Run `plan` on `collection`."""
-    db = engine.store.db
-    cid = str(collection.id)
-    selection = plan.filter
-    columns = dataclasses.asdict(plan.columns)
-    seq, dimension = await records.collection_state(db, cid)
     if plan.knn is None:
-        rows = await records.select_rows(db, cid, selection, plan.limit, plan.offset, columns)
-        return Outcome(dimension, rows=rows)
-    knn = plan.knn
-    if dimension is None:
-        return Outcome(None, hits=[Ranked.empty() for _ in knn.queries])
-    check_dimension(dimension, knn.queries.shape[1])
-    if plan.ids_must_exist and selection.ids is not None:
-        found = await records.existing(db, cid, selection.ids)
-        if len(found) != len(set(selection.ids)):
-            raise InternalError("Error executing plan: Internal error: Error finding id")
-    hits = await nearest(engine, collection, plan, seq, dimension)
-    wanted = {int(k) for hit in hits for k in hit.keys}
-    rows_by_key = await records.rows_by_key(db, wanted, columns)
-    return Outcome(dimension, hits=hits, rows_by_key=rows_by_key)
+        return await engine.store.run(_page, str(collection.id), plan)
+    return await _ranked(engine, collection, plan, None, fetch_rows=True)
 
 
 async def nearest(
     engine: Engine, collection: CollectionModel, plan: ReadPlan, seq: int, dimension: int
 ) -> list[Ranked]:
     """The `plan.knn.k` nearest records passing `plan.filter` to each query, by the plan's
-    candidate strategy (the collection's state, `seq` and `dimension`, read by the caller)."""
+    candidate strategy, from an index caught up at least to `seq` (the collection's state,
+    `seq` and `dimension`, read by the caller)."""
+    outcome = await _ranked(engine, collection, plan, seq, fetch_rows=False)
+    assert outcome.hits is not None
+    return outcome.hits
+
+
+async def _ranked(
+    engine: Engine,
+    collection: CollectionModel,
+    plan: ReadPlan,
+    needed: int | None,
+    fetch_rows: bool,
+) -> Outcome:
+    """A ranked read, searching an index caught up to `needed` (None: to the seq the read
+    finds in SQLite)."""
     assert plan.knn is not None
-    db = engine.store.db
+    store, indexes = engine.store, engine.indexes
     cid = str(collection.id)
+    while True:
+        index = await indexes.current(cid)
+        if index is None:  # not open yet: open it (caught up) on the loop, as a write would
+            seq, dimension = await records.collection_state(store.db, cid)
+            if dimension is None:
+                return Outcome(None, hits=[Ranked.empty() for _ in plan.knn.queries])
+            check_dimension(dimension, plan.knn.queries.shape[1])
+            index = await indexes.get(cid, collection.hnsw, dimension, seq)
+        async with index.lock.read():
+            found = await store.run(_ranked_now, cid, plan, index, needed, fetch_rows)
+        if isinstance(found, Outcome):
+            return found
+        needed = found.seq if needed is None else needed
+        await indexes.get(cid, collection.hnsw, found.dimension, found.seq)
+
+
+# --- on the read connection's thread ---
+
+
+def _columns(plan: ReadPlan) -> dict[str, bool]:
+    return dict(vars(plan.columns))  # dataclasses.asdict deep-copies: 20 us a read
+
+
+def _page(conn: sqlite3.Connection, cid: str, plan: ReadPlan) -> Outcome:
+    _, dimension = reads.collection_state(conn, cid)
+    columns = _columns(plan)
+    rows = reads.select_rows(conn, cid, plan.filter, plan.limit, plan.offset, columns)
+    return Outcome(dimension, rows=rows)
+
+
+def _ranked_now(
+    conn: sqlite3.Connection,
+    cid: str,
+    plan: ReadPlan,
+    index: VectorIndex,
+    needed: int | None,
+    fetch_rows: bool,
+) -> Outcome | Behind:
+    """The ranked read, with `index` under its read lock."""
     knn, selection = plan.knn, plan.filter
-    await engine.indexes.settle(cid)
-    index = await engine.indexes.get(cid, collection.hnsw, dimension, seq)
+    assert knn is not None
+    seq, dimension = reads.collection_state(conn, cid)
+    if dimension is None:  # (a collection with an index has a dimension)
+        return Outcome(None, hits=[Ranked.empty() for _ in knn.queries])
+    check_dimension(dimension, knn.queries.shape[1])
+    if index.seq < (seq if needed is None else needed):
+        return Behind(seq, dimension)
+    if plan.ids_must_exist and selection.ids is not None:
+        found = reads.existing(conn, cid, selection.ids)
+        if len(found) != len(set(selection.ids)):
+            raise InternalError("Error executing plan: Internal error: Error finding id")
+    hits = _nearest_now(conn, cid, plan, index, dimension)
+    if not fetch_rows:
+        return Outcome(dimension, hits=hits)
+    wanted = {int(k) for hit in hits for k in hit.keys}
+    columns = _columns(plan)
+    return Outcome(dimension, hits=hits, rows_by_key=reads.rows_by_key(conn, wanted, columns))
 
-    async def load(keys: list[int]) -> tuple[Keys, Vectors]:
-        return await records.vectors(db, keys, dimension)
 
-    async def passing(keys: list[int]) -> set[int]:
-        return await records.filter_keys(db, keys, selection)
+def _nearest_now(
+    conn: sqlite3.Connection, cid: str, plan: ReadPlan, index: VectorIndex, dimension: int
+) -> list[Ranked]:
+    assert plan.knn is not None
+    knn, selection = plan.knn, plan.filter
 
-    async with index.lock.read():
-        if plan.candidates is Candidates.POST_FILTERED:
-            hits = await ranking.post_filtered(index, knn.queries, knn.k, passing)
-            if hits is not None:
-                return hits
-        candidates = None
-        if plan.candidates is not Candidates.ALL:
-            keys = await records.select_keys(db, cid, selection)
-            candidates = np.asarray(keys, dtype=np.uint64)
-        return await ranking.nearest(index, knn.queries, knn.k, candidates, load)
+    def load(keys: list[int]) -> tuple[Keys, Vectors]:
+        return reads.vectors(conn, keys, dimension)
+
+    def passing(keys: list[int]) -> set[int]:
+        return reads.filter_keys(conn, keys, selection)
+
+    if plan.candidates is Candidates.POST_FILTERED:
+        hits = ranking.post_filtered(index, knn.queries, knn.k, passing)
+        if hits is not None:
+            return hits
+    candidates = None
+    if plan.candidates is not Candidates.ALL:
+        keys = reads.select_keys(conn, cid, selection)
+        candidates = np.asarray(keys, dtype=np.uint64)
+    return ranking.nearest(index, knn.queries, knn.k, candidates, load)

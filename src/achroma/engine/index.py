@@ -12,7 +12,8 @@ sequence number (`seq`) it has caught up to. Three things keep its answers trust
   past `COMPACT_SHARE` of the records the owner (`Indexes`) rebuilds the graph beside the
   live one and swaps it in (`snapshot`, `build`, `adopt`).
 
-Every USearch call runs in a worker thread so the event loop never waits on index work.
+Every USearch call runs in a worker thread so the event loop never waits on index work
+(searches in the read's own thread, see `executor`).
 Files are handled by `IndexFiles`.
 """
 
@@ -319,12 +320,17 @@ class VectorIndex:
     # --- search (callers hold `lock.read()`) ---
 
     async def search(self, queries: Vectors, k: int) -> tuple[Keys, Distances]:
+        """`search_now` in a worker thread."""
+        return await anyio.to_thread.run_sync(self.search_now, queries, k)
+
+    def search_now(self, queries: Vectors, k: int) -> tuple[Keys, Distances]:
         """The k nearest records of each query, as (n, k) arrays, nearest first and ties in
-        key order; unused slots hold `NO_KEY` and distance inf."""
+        key order; unused slots hold `NO_KEY` and distance inf. It blocks: call it from a
+        worker thread (the executor's read runs it on its read connection's thread)."""
         k = max(1, k)
         if len(self) == 0:
             return _padded([], len(queries), k)
-        return await anyio.to_thread.run_sync(self._search, queries, k)
+        return self._search(queries, k)
 
     def _search(self, queries: Vectors, k: int) -> tuple[Keys, Distances]:
         graph = self._graph

@@ -7,8 +7,9 @@ acknowledged write: the next open replays every change newer than the saved inde
 
 Index updates are pipelined: a write returns once it has committed and the previous write's
 index update has finished; its own update runs in the background while the next write
-commits. Queries wait for (`settle`) the pending update before they search, so they always
-see every acknowledged write.
+commits. Queries wait for (`settle`) the pending update before they search, and search only
+an index caught up to the seq they read from SQLite, so they always see every acknowledged
+write.
 
 When removed and replaced vectors pile up in a graph (`VectorIndex.compact_due`), a fresh
 graph is built in the background from a snapshot, then swapped in and caught up from SQLite:
@@ -69,6 +70,13 @@ class Indexes:
 
     def _files(self, collection_id: str) -> IndexFiles | None:
         return IndexFiles(self.dir, collection_id) if self.dir is not None else None
+
+    async def current(self, collection_id: str) -> VectorIndex | None:
+        """The collection's open index once its pending update has landed (None when it is
+        not open): every write acknowledged so far by this process is in it, another
+        process's may not be (the reader compares `seq`s and catches up with `get`)."""
+        await self.settle(collection_id)
+        return self._open.get(collection_id)
 
     async def get(
         self, collection_id: str, hnsw: dict[str, Any], dimension: int, seq: int

@@ -298,9 +298,7 @@ class LocalBackend(Backend):
         return _deleted_count(keys, request)
 
     async def count(self, collection: CollectionModel) -> int:
-        db = self.store.db
-        await records.collection_state(db, str(collection.id))
-        return await records.count(db, str(collection.id))
+        return await records.count(self.store.db, str(collection.id))
 
     async def get(self, collection: CollectionModel, request: GetRequest) -> GetResult:
         check_record_filter(_schema(collection), request.filter)

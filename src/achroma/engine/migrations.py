@@ -163,6 +163,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE collections ADD COLUMN lineage TEXT;
     CREATE INDEX collections_by_lineage ON collections (lineage);
     """,
+    # v8: each collection's record count, kept by every write in its own transaction, so
+    # count() reads one row instead of counting the collection (counted here once).
+    """
+    ALTER TABLE collections ADD COLUMN record_count INTEGER NOT NULL DEFAULT 0;
+    UPDATE collections SET record_count =
+        (SELECT count(*) FROM records WHERE records.collection_id = collections.id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -6,15 +6,17 @@ row by row, which is enough when many records pass. When too few pass, the candi
 are resolved in SQLite and either ranked exactly (when there are few) or searched with
 enough oversampling that at least `k` candidates survive, widening until they do and
 falling back to exact ranking.
+
+They are plain functions, run on a read connection's thread by the executor (with the
+index's read lock held for them), so that a whole ranked read is one hand-off.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import anyio
 import numpy as np
 import numpy.typing as npt
 
@@ -50,8 +52,8 @@ class Ranked:
 
 
 Hits = list[Ranked]
-VectorLoader = Callable[[list[int]], Awaitable[tuple[Keys, Vectors]]]
-KeyFilter = Callable[[list[int]], Awaitable[set[int]]]
+VectorLoader = Callable[[list[int]], tuple[Keys, Vectors]]
+KeyFilter = Callable[[list[int]], set[int]]
 
 # Up to this many candidates, exact ranking is cheaper than a wide graph search.
 EXACT_CANDIDATES = 4096
@@ -61,7 +63,7 @@ OVERSAMPLE = 6.0
 PROBE = 16
 
 
-async def nearest(
+def nearest(
     index: VectorIndex,
     queries: Vectors,
     k: int,
@@ -74,31 +76,28 @@ async def nearest(
     if total == 0 or (candidates is not None and len(candidates) == 0):
         return [Ranked.empty() for _ in queries]
     if candidates is None:
-        keys, distances = await index.search(queries, k)
+        keys, distances = index.search_now(queries, k)
         return [Ranked.found(keys[i], distances[i]) for i in range(len(queries))]
     if len(candidates) <= EXACT_CANDIDATES:
-        return await _exact(index.space, queries, k, candidates, load_vectors)
-    return await _oversampled(index, queries, k, candidates, load_vectors)
+        return _exact(index.space, queries, k, candidates, load_vectors)
+    return _oversampled(index, queries, k, candidates, load_vectors)
 
 
-async def _exact(
+def _exact(
     space: str, queries: Vectors, k: int, candidates: Keys, load_vectors: VectorLoader
 ) -> Hits:
-    keys, vectors = await load_vectors(sorted(int(c) for c in set(candidates.tolist())))
+    keys, vectors = load_vectors(sorted(int(c) for c in set(candidates.tolist())))
 
-    def rank() -> Hits:
-        distances = exact_distances(space, queries, vectors)
-        out: Hits = []
-        for row in distances:
-            # Stable sort over key order: ties come out in insertion order, as in Chroma.
-            order = np.argsort(row, kind="stable")[:k]
-            out.append(Ranked(keys[order], row[order]))
-        return out
-
-    return await anyio.to_thread.run_sync(rank)
+    distances = exact_distances(space, queries, vectors)
+    out: Hits = []
+    for row in distances:
+        # Stable sort over key order: ties come out in insertion order, as in Chroma.
+        order = np.argsort(row, kind="stable")[:k]
+        out.append(Ranked(keys[order], row[order]))
+    return out
 
 
-async def _oversampled(
+def _oversampled(
     index: VectorIndex,
     queries: Vectors,
     k: int,
@@ -112,17 +111,15 @@ async def _oversampled(
     width = max(math.ceil(k * total / len(candidates) * OVERSAMPLE) + k, 2 * index.ef_search)
     allowed = np.unique(candidates)
     while width < total // 2:
-        keys, distances = await index.search(queries, width)
+        keys, distances = index.search_now(queries, width)
         hits = [Ranked.found(keys[i], distances[i]).only(allowed, k) for i in range(len(queries))]
         if all(len(h) >= want for h in hits):
             return hits
         width *= 4
-    return await _exact(index.space, queries, k, candidates, load_vectors)
+    return _exact(index.space, queries, k, candidates, load_vectors)
 
 
-async def post_filtered(
-    index: VectorIndex, queries: Vectors, k: int, passing: KeyFilter
-) -> Hits | None:
+def post_filtered(index: VectorIndex, queries: Vectors, k: int, passing: KeyFilter) -> Hits | None:
     """Search, then filter the nearest neighbours; None when too few of them pass.
 
     A first probe of PROBE * k neighbours estimates the share of records passing; one
@@ -135,10 +132,10 @@ async def post_filtered(
     for _ in range(2):
         if width * len(queries) > total // 2:
             return None
-        keys, distances = await index.search(queries, width)
+        keys, distances = index.search_now(queries, width)
         rows = [Ranked.found(keys[i], distances[i]) for i in range(len(queries))]
         seen = np.unique(np.concatenate([row.keys for row in rows]))
-        allowed = np.fromiter(await passing(seen.tolist()), dtype=np.uint64)
+        allowed = np.fromiter(passing(seen.tolist()), dtype=np.uint64)
         hits = [row.only(allowed, k) for row in rows]
         if all(len(h) >= k for h in hits):
             return hits

@@ -21,6 +21,10 @@ Any number of processes may open one persistent path and read and write it at on
   of a large collection) holds up neither the writer nor the reads on the other connections,
   and a read never sees a write transaction half done. Writes keep the one writer connection.
   The in-memory store has one connection for everything.
+- A read is one hand-off to a connection's thread however many statements it makes:
+  `Store.run(fn, ...)` runs a plain function there with the thread's `sqlite3.Connection`
+  (the executor checks a collection's state, searches its index and fetches the rows in one
+  call), because each hand-off costs more than the statements themselves.
 
 A store whose directory is deleted while it is open (a test's TemporaryDirectory) writes
 nothing there again: `vanished()` notices, logs one warning, and close saves nothing.
@@ -37,7 +41,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 import anyio
@@ -50,6 +54,7 @@ from achroma.errors import InternalError
 logger = logging.getLogger("achroma")
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 DB_FILE = "achroma.sqlite3"
 # Taken (by every process) while a store is opened and its schema migrated.
@@ -190,6 +195,25 @@ class Store:
 
     # --- reading and writing ---
 
+    async def run(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """`fn(connection, *args)` on the thread of the least busy read connection (see
+        `call`), retried while busy."""
+        db = self.db
+        if not isinstance(db, _Reader):
+            return await retry_busy(self.where, lambda: call(db, fn, *args, **kwargs))
+        # Counted from now, not from when `call`'s task first runs: reads started together
+        # must not all pick the same connection.
+        db.pending += 1
+        try:
+            return await retry_busy(self.where, lambda: call(db, fn, *args, **kwargs))
+        finally:
+            db.pending -= 1
+
     async def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """All rows of one read statement, retried while another process holds a lock that
         blocks it (rare in WAL mode: WAL recovery after a crash, a closing last connection);
@@ -316,6 +340,32 @@ class Store:
             with contextlib.suppress(Exception):
                 stopping.append(connection.stop())
         return [f for f in stopping if f is not None]
+
+
+async def call(
+    db: aiosqlite.Connection,
+    fn: Callable[Concatenate[sqlite3.Connection, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """`fn(connection, *args)` on `db`'s own thread, with its `sqlite3.Connection`: one
+    hand-off for any number of statements (every aiosqlite call is one such call).
+
+    A cancelled caller returns only once `fn` has finished, as `anyio.to_thread.run_sync`
+    does: `fn` may be using what its caller holds (a vector index under its read lock),
+    which must not be let go while `fn` runs.
+    """
+    conn = db._conn  # the thread's connection (ValueError when closed)
+    task = asyncio.ensure_future(db._execute(fn, conn, *args, **kwargs))  # type: ignore[no-untyped-call]
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        while not task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({task})
+        if not task.cancelled():
+            task.exception()  # retrieved: the caller was cancelled, that is what it sees
+        raise
 
 
 async def retry_busy(

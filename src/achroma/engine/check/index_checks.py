@@ -66,7 +66,7 @@ async def _check_collection(session: Session, col: Collection) -> list[Finding]:
             index = None
     async with session.snapshot():
         seq, dimension = await records.collection_state(session.db, col.id)
-        count = await records.count(session.db, col.id)
+        count = await records.count_rows(session.db, col.id)
         sound, found = await check_rows(session, col, seq, dimension, count)
         out += found
         if dimension is None:

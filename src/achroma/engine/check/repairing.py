@@ -54,7 +54,7 @@ async def rebuild(session: Session, col: Collection, slice_size: int) -> Finding
             seq, dimension = await records.collection_state(session.db, col.id)
             if dimension is None:
                 return Finding(col.label, "repaired", "no vectors: nothing to rebuild")
-            count = await records.count(session.db, col.id)
+            count = await records.count_rows(session.db, col.id)
             sound, _ = await check_rows(session, col, seq, dimension, count)
             if not sound:
                 return Finding(

@@ -207,6 +207,16 @@ async def check_rows(
                     f"float32 values (e.g. id {first!r}): SQLite-level damage, not repaired",
                 )
             )
+    (kept,), *_ = await session.all("SELECT record_count FROM collections WHERE id = ?", (col.id,))
+    if kept != count:
+        out.append(
+            Finding(
+                col.label,
+                "error",
+                f"count() says {kept} records, the collection holds {count}: "
+                "SQLite-level damage, not repaired",
+            )
+        )
     (orphans,), *_ = await session.all(
         "SELECT count(*) FROM record_metadata m WHERE m.collection_id = ? "
         "AND NOT EXISTS (SELECT 1 FROM records r WHERE r.key = m.key)",
