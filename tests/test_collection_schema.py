@@ -40,6 +40,7 @@ def ours(request: pytest.FixtureRequest) -> Iterator[Any]:
     else:
         client = achroma.EphemeralClient()
     yield client
+    client.close()  # an open ephemeral client would keep its collections for other tests
 
 
 def _classes(chromadb: bool) -> Any:

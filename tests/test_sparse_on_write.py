@@ -126,9 +126,11 @@ def test_string_knn_queries_without_a_sparse_function_fail_as_chromadb(key: str)
 def client(request: pytest.FixtureRequest) -> Iterator[Any]:
     if request.param == "http":
         server = request.getfixturevalue("achroma_server")
-        yield achroma.HttpClient(host=server.host, port=server.port)
+        client: Any = achroma.HttpClient(host=server.host, port=server.port)
     else:
-        yield achroma.EphemeralClient()
+        client = achroma.EphemeralClient()
+    yield client
+    client.close()  # an open ephemeral client would keep its collections for other tests
 
 
 def _bm25_collection(client: Any) -> Any:
