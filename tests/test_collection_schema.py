@@ -333,3 +333,22 @@ def test_a_bm25_sparse_index_scales_queries_by_idf(bm25: bool, ours: Any) -> Non
     idf = math.log(1 + 1.5 / 2.5) if bm25 else 1.0
     assert found["ids"][0] == ["a", "b"]
     assert found["scores"][0] == pytest.approx([1 - idf, 1 - 0.5 * idf])
+
+
+def test_modify_mirrors_hnsw_changes_into_the_schema(ours: Any) -> None:
+    # As chroma run does: both vector index configs (defaults and #embedding) follow.
+    col = ours.create_collection("modify-schema", embedding_function=None)
+    try:
+        col.modify(configuration={"hnsw": {"ef_search": 55, "resize_factor": 1.5}})
+        stored = ours.get_collection("modify-schema", embedding_function=None)
+        schema = stored.schema.serialize_to_json()
+        for config in (
+            schema["defaults"]["float_list"]["vector_index"]["config"],
+            schema["keys"]["#embedding"]["float_list"]["vector_index"]["config"],
+        ):
+            assert config["hnsw"]["ef_search"] == 55
+            assert config["hnsw"]["resize_factor"] == 1.5
+            assert config["hnsw"]["ef_construction"] == 100
+        assert stored.configuration_json["hnsw"]["ef_search"] == 55
+    finally:
+        ours.delete_collection("modify-schema")

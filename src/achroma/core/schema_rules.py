@@ -572,3 +572,39 @@ def sparse_index_key(schema: Json) -> tuple[str, Json] | None:
         if index is not None and index.get("enabled"):
             return key, index.get("config") or {}
     return None
+
+
+# What `modify(configuration=...)` may change in a vector index's parameters.
+_HNSW_UPDATABLE: Final = (
+    "ef_search",
+    "num_threads",
+    "batch_size",
+    "sync_threshold",
+    "resize_factor",
+)
+_SPANN_UPDATABLE: Final = ("search_nprobe", "ef_search")
+
+
+def apply_configuration_update(schema: Json, update: Mapping[str, Any]) -> Json:
+    """`schema` with a `modify(configuration=...)` change mirrored into its vector index
+    configs (the defaults' and `#embedding`'s), as Chroma keeps the two in step."""
+    updated = copy.deepcopy(schema)
+    configs = [
+        value_types.get("float_list", {}).get("vector_index", {}).get("config")
+        for value_types in (
+            updated.get("defaults", {}),
+            updated.get("keys", {}).get(EMBEDDING_KEY, {}),
+        )
+    ]
+    for config in configs:
+        if not isinstance(config, dict):
+            continue
+        for kind, fields in (("hnsw", _HNSW_UPDATABLE), ("spann", _SPANN_UPDATABLE)):
+            change = update.get(kind)
+            if isinstance(change, Mapping) and isinstance(config.get(kind), dict):
+                config[kind].update(
+                    {k: v for k, v in change.items() if k in fields and v is not None}
+                )
+        if update.get("embedding_function") is not None:
+            config["embedding_function"] = update["embedding_function"]
+    return updated

@@ -316,6 +316,12 @@ async def modify_collection(
         )
     except sqlite3.IntegrityError:
         raise InternalError(RENAME_CONFLICT) from None
+    if new_configuration is not None:
+        schema = await collection_schema(db, str(cid))
+        update = {**new_configuration}
+        if "embedding_function" in new_configuration:
+            update["embedding_function"] = configuration.get("embedding_function")
+        await set_schema(db, str(cid), schema_rules.apply_configuration_update(schema, update))
     return configuration
 
 
