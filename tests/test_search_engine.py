@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.search_reference import SPARSE_KEY, Record, search
+from search_reference import SPARSE_KEY, Record, search
 
 import achroma
 from achroma.core.sparse import SparseVector
