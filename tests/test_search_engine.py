@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from search_reference import SPARSE_KEY, Record, search
 
 import achroma
 from achroma.core.sparse import SparseVector
 from achroma.errors import InvalidArgumentError
+from search_reference import SPARSE_KEY, Record, search
 
 N, DIM = 60, 6
 WORDS = ["apple", "pear", "plum", "fig"]
