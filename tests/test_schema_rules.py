@@ -24,6 +24,9 @@ import pytest
 
 from achroma.api.configuration import create_configuration
 from achroma.core import schema_rules as rules
+from achroma.core.filters import parse_where, parse_where_document
+from achroma.core.requests import RecordFilter
+from achroma.core.schema_filters import check_record_filter
 from achroma.core.sparse import SparseVector
 from achroma.errors import InvalidArgumentError
 
@@ -227,20 +230,24 @@ def test_a_key_override_wins_over_the_defaults_and_other_types_use_the_defaults(
 )
 def test_where_operands_are_checked_at_any_depth(where: dict[str, Any]) -> None:
     with pytest.raises(InvalidArgumentError, match="'cat' with type 'Str'"):
-        rules.check_filters(no_index("cat", "string"), where, None)
+        check_record_filter(no_index("cat", "string"), RecordFilter(where=parse_where(where)))
 
 
 def test_where_document_needs_fts_on_document() -> None:
     schema = rules.default_schema()
-    rules.check_filters(schema, None, {"$contains": "x"})
+
+    def document(where_document: dict[str, Any]) -> RecordFilter:
+        return RecordFilter(where_document=parse_where_document(where_document))
+
+    check_record_filter(schema, document({"$contains": "x"}))
     schema["keys"]["#document"]["string"]["fts_index"]["enabled"] = False
     for where_document in ({"$contains": "x"}, {"$regex": "x"}, {"$not_contains": "x"}):
         with pytest.raises(InvalidArgumentError) as raised:
-            rules.check_filters(schema, None, where_document)
+            check_record_filter(schema, document(where_document))
         assert str(raised.value) == (
             "Cannot filter using full-text search because FTS indexing is disabled"
         )
-    rules.check_filters(schema, {"n": 1}, None)
+    check_record_filter(schema, RecordFilter(where=parse_where({"n": 1})))
 
 
 def test_sparse_queries_need_an_enabled_sparse_index() -> None:

@@ -4,7 +4,7 @@ schema's JSON (``Schema.serialize_to_json()``'s shape); no embedding function is
 - `validate_schema`: what a server refuses in a schema it is sent;
 - `reconcile`: the schema and configuration a new collection gets from what it was sent;
 - `discover_keys`: the per-key entries that writes add for metadata keys not seen before;
-- `filter_check`, `fts_check`, `check_filters`, `sparse_knn_check`: the refusal of a filter
+- `filter_check`, `fts_check`, `sparse_knn_check`: the refusal of a filter
   (or a sparse query) on an index the schema turned off;
 - `sparse_index_key`: the collection's one sparse vector index, if any.
 """
@@ -532,31 +532,6 @@ def fts_check(schema: Json) -> None:
         raise InvalidArgumentError(
             "Cannot filter using full-text search because FTS indexing is disabled"
         )
-
-
-def _where_operands(where: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
-    for key, condition in where.items():
-        if key in ("$and", "$or"):
-            for child in condition:
-                yield from _where_operands(child)
-        elif isinstance(condition, dict):
-            for operand in condition.values():
-                yield key, operand
-        else:
-            yield key, condition
-
-
-def check_filters(
-    schema: Json, where: Mapping[str, Any] | None, where_document: Mapping[str, Any] | None
-) -> None:
-    """Refuse a get/query/delete whose `where` uses a disabled index (in the order the
-    conditions are written) or that has a `where_document` while full-text search is off."""
-    for key, operand in _where_operands(where or {}):
-        value_type = value_type_of(operand)
-        if value_type is not None:
-            filter_check(schema, key, value_type)
-    if where_document:
-        fts_check(schema)
 
 
 def sparse_knn_check(schema: Json, key: str) -> None:
