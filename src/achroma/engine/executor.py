@@ -4,7 +4,8 @@
 
 A read is one hand-off: the whole plan runs as one call on a read connection's thread
 (`Store.run`), which checks the collection's state, searches the index and fetches the rows
-with that connection. On the event loop, a ranked read first waits for the collection's
+with that connection. A plan cheaper than the hand-off (`is_quick`) runs on the loop's own
+thread when no other read is in flight (`Store.run_inline`). On the event loop, a ranked read first waits for the collection's
 pending index update (`Indexes.current`) and takes the index's read lock, held until the
 call has finished (also when the read is cancelled, see `store.call`).
 
@@ -59,10 +60,34 @@ def check_dimension(stored: int | None, given: int) -> int:
     return given
 
 
+# A read this small costs less than a hand-off to a thread, and may run on the event loop's
+# own thread (`Store.run_inline`): an unfiltered search of this many queries and results, or
+# a get of this many ids (or first records) with no other filter.
+QUICK_QUERIES = 4
+QUICK_RESULTS = 100
+
+
+def is_quick(plan: ReadPlan) -> bool:
+    """Whether `plan` is cheap whatever the collection's size (see QUICK_QUERIES)."""
+    selection = plan.filter
+    if plan.knn is not None:
+        return (
+            plan.candidates is Candidates.ALL
+            and len(plan.knn.queries) <= QUICK_QUERIES
+            and plan.knn.k <= QUICK_RESULTS
+        )
+    if selection.has_predicate or plan.offset:
+        return False
+    if selection.ids is not None:
+        return len(selection.ids) <= QUICK_RESULTS
+    return plan.limit is not None and plan.limit <= QUICK_RESULTS
+
+
 async def execute(engine: Engine, collection: CollectionModel, plan: ReadPlan) -> Outcome:
     """Run `plan` on `collection`."""
     if plan.knn is None:
-        return await engine.store.run(_page, str(collection.id), plan)
+        run = engine.store.run_inline if is_quick(plan) else engine.store.run
+        return await run(_page, str(collection.id), plan)
     return await _ranked(engine, collection, plan, None, fetch_rows=True)
 
 
@@ -97,8 +122,9 @@ async def _ranked(
                 return Outcome(None, hits=[Ranked.empty() for _ in plan.knn.queries])
             check_dimension(dimension, plan.knn.queries.shape[1])
             index = await indexes.get(cid, collection.hnsw, dimension, seq)
+        run = store.run_inline if is_quick(plan) else store.run
         async with index.lock.read():
-            found = await store.run(_ranked_now, cid, plan, index, needed, fetch_rows)
+            found = await run(_ranked_now, cid, plan, index, needed, fetch_rows)
         if isinstance(found, Outcome):
             return found
         needed = found.seq if needed is None else needed

@@ -30,7 +30,7 @@ from achroma.core.records import RecordBatch
 from achroma.core.requests import DeleteRequest, GetRequest, QueryRequest
 from achroma.core.schema_filters import bm25_keys, check_record_filter, check_search
 from achroma.core.search_plan import SearchRequest
-from achroma.engine import catalog, planner, records, results, search, search_results
+from achroma.engine import catalog, planner, reads, records, results, search, search_results
 from achroma.engine.engine import Engine, acquire, release
 from achroma.engine.executor import check_dimension, execute
 from achroma.engine.indexes import IndexChange, Indexes, keys_array
@@ -298,7 +298,7 @@ class LocalBackend(Backend):
         return _deleted_count(keys, request)
 
     async def count(self, collection: CollectionModel) -> int:
-        return await records.count(self.store.db, str(collection.id))
+        return await self.store.run_inline(reads.count, str(collection.id))
 
     async def get(self, collection: CollectionModel, request: GetRequest) -> GetResult:
         check_record_filter(_schema(collection), request.filter)

@@ -25,6 +25,13 @@ Any number of processes may open one persistent path and read and write it at on
   `Store.run(fn, ...)` runs a plain function there with the thread's `sqlite3.Connection`
   (the executor checks a collection's state, searches its index and fetches the rows in one
   call), because each hand-off costs more than the statements themselves.
+- A read known to cost less than a hand-off (an unfiltered nearest-neighbour query, a get of
+  a few ids, a count) takes none while it is the only read: `Store.run_inline` runs it on the
+  event loop's thread, with a read-only connection of the loop's own, then yields to the loop
+  once. Blocking the loop for a fraction of a millisecond costs less than the hop, which here
+  costs more than the read; when other reads are in flight, it is handed off as any other,
+  so concurrent reads still run on the read connections' threads in parallel. That
+  connection never waits for a lock (busy_timeout 0): a busy read is handed off instead.
 
 A store whose directory is deleted while it is open (a test's TemporaryDirectory) writes
 nothing there again: `vanished()` notices, logs one warning, and close saves nothing.
@@ -116,9 +123,12 @@ class Store:
         path: Path | None,
         identity: tuple[int, int] | None = None,
         readers: Sequence[_Reader] = (),
+        inline: sqlite3.Connection | None = None,
     ) -> None:
         self.writer = db
         self.readers = list(readers)
+        self._inline = inline
+        self._inline_busy = False
         self.path = path
         self.write_lock = anyio.Lock()
         self.closed = False
@@ -163,6 +173,7 @@ class Store:
         where = f"the store at {path}" if path is not None else "the in-memory store"
         db: aiosqlite.Connection | None = None
         readers: list[_Reader] = []
+        inline: sqlite3.Connection | None = None
         try:
             target = ":memory:" if path is None else path / DB_FILE
             db = await aiosqlite.connect(target, isolation_level=None)
@@ -183,7 +194,10 @@ class Store:
             if path is not None:
                 for _ in range(READERS):
                     readers.append(await _open_reader(path / DB_FILE))
+                inline = _open_inline_reader(path / DB_FILE)
         except BaseException as exc:
+            if inline is not None:
+                inline.close()
             for reader in readers:
                 await _close_quietly(reader)
             if db is not None:
@@ -191,7 +205,7 @@ class Store:
             if isinstance(exc, sqlite3.Error):
                 raise InternalError(f"could not open {where}: {exc}") from exc
             raise
-        return cls(db, path, identity, readers)
+        return cls(db, path, identity, readers, inline)
 
     # --- reading and writing ---
 
@@ -213,6 +227,33 @@ class Store:
             return await retry_busy(self.where, lambda: call(db, fn, *args, **kwargs))
         finally:
             db.pending -= 1
+
+    async def run_inline(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`fn(connection, *args)` on the event loop's own thread when no other read is in
+        flight (then one yield to the loop), else as `run` does. Only for reads that cost
+        less than a hand-off: the loop waits for `fn`."""
+        conn = self._inline
+        if conn is None or self._inline_busy or any(r.pending for r in self.readers):
+            return await self.run(fn, *args, **kwargs)
+        self._inline_busy = True
+        try:
+            try:
+                result = fn(conn, *args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if (timed_out := regex_timeout(exc)) is not None:
+                    raise timed_out from None
+                if not is_busy(exc):
+                    raise
+            else:
+                # Reads started while this one ran see it busy and go to the threads; the
+                # loop serves whatever else is waiting before the caller goes on.
+                await asyncio.sleep(0)
+                return result
+        finally:
+            self._inline_busy = False
+        return await self.run(fn, *args, **kwargs)  # busy: wait for the lock on a thread
 
     async def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """All rows of one read statement, retried while another process holds a lock that
@@ -327,14 +368,22 @@ class Store:
         if self.closed:
             return
         self.closed = True
+        self._close_inline()
         for reader in self.readers:
             await _close_quietly(reader)
         await _close_quietly(self.writer)
+
+    def _close_inline(self) -> None:
+        conn, self._inline = self._inline, None
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
 
     def stop(self) -> list[asyncio.Future[Any]]:
         """Stop the connections' threads without a clean close (their loop is gone); on a
         running loop, the futures say when each thread has stopped."""
         self.closed = True
+        self._close_inline()
         stopping = []
         for connection in (*self.readers, self.writer):
             with contextlib.suppress(Exception):
@@ -409,6 +458,21 @@ async def _open_reader(file: Path) -> _Reader:
         await _close_quietly(reader)
         raise
     return reader
+
+
+def _open_inline_reader(file: Path) -> sqlite3.Connection:
+    """The read-only connection used on the event loop's thread (see `Store.run_inline`):
+    it never waits for a lock. Not tied to the thread that opened it: a store closed at
+    interpreter exit may be closed from another."""
+    conn = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA busy_timeout = 0")
+        conn.execute("PRAGMA query_only = ON")
+        conn.create_function("regexp", 2, regexp, deterministic=True)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 async def _close_quietly(db: aiosqlite.Connection) -> None:
