@@ -5,9 +5,10 @@
 A read is one hand-off: the whole plan runs as one call on a read connection's thread
 (`Store.run`), which checks the collection's state, searches the index and fetches the rows
 with that connection. A plan cheaper than the hand-off (`is_quick`) runs on the loop's own
-thread when no other read is in flight (`Store.run_inline`). On the event loop, a ranked read first waits for the collection's
-pending index update (`Indexes.current`) and takes the index's read lock, held until the
-call has finished (also when the read is cancelled, see `store.call`).
+thread when no other read is in flight (`Store.run_inline`). On the event loop, a ranked
+read first waits for the collection's pending index update (`Indexes.current`) and takes
+the index's read lock, held until the call has finished (also when the read is cancelled,
+see `store.call`).
 
 No read misses an acknowledged write: the call searches only when the index has caught up
 to the collection's `seq` it has just read from SQLite. Otherwise (another process wrote,
