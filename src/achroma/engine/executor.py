@@ -170,7 +170,7 @@ def _ranked_now(
     hits = _nearest_now(conn, cid, plan, index, dimension)
     if not fetch_rows:
         return Outcome(dimension, hits=hits)
-    wanted = {int(k) for hit in hits for k in hit.keys}
+    wanted = set().union(*(hit.keys.tolist() for hit in hits))
     columns = _columns(plan)
     return Outcome(dimension, hits=hits, rows_by_key=reads.rows_by_key(conn, wanted, columns))
 

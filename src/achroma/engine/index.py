@@ -355,6 +355,8 @@ class VectorIndex:
             rescan = graph.search(queries[short], count, exact=True, threads=threads)
             keys[short], distances[short], counts[short] = _matrix(rescan, len(short), count)
         if not exact and not self._groups.has_groups():
+            if count == k:
+                return keys, distances
             out_keys, out_distances = _padded([], len(queries), k)
             out_keys[:, :count], out_distances[:, :count] = keys, distances
             return out_keys, out_distances
@@ -399,14 +401,16 @@ def _matrix(matches: Any, n: int, k: int) -> tuple[Keys, Distances, npt.NDArray[
     found = np.asarray(matches.keys, dtype=np.uint64).reshape(n, -1)
     found_distances = np.asarray(matches.distances, dtype=np.float32).reshape(n, -1)
     # One query gives `Matches` (no counts), several give `BatchMatches`.
-    counts = np.asarray(getattr(matches, "counts", [len(matches.keys)]), dtype=np.int64)
+    counts = np.asarray(getattr(matches, "counts", [found.shape[1]]), dtype=np.int64)
     counts = counts.reshape(-1)
+    if found.shape[1] >= k and counts.min(initial=k) >= k:  # every query found k
+        return found[:, :k], found_distances[:, :k], counts
     keys = np.full((n, k), NO_KEY, dtype=np.uint64)
     distances = np.full((n, k), np.inf, dtype=np.float32)
     width = min(k, found.shape[1])
     keys[:, :width], distances[:, :width] = found[:, :width], found_distances[:, :width]
-    for row, used in enumerate(counts.tolist()):
-        keys[row, used:], distances[row, used:] = NO_KEY, np.inf
+    unused = np.arange(k)[None, :] >= counts[:, None]
+    keys[unused], distances[unused] = NO_KEY, np.inf
     return keys, distances, counts
 
 

@@ -244,15 +244,23 @@ def select_rows(
     return [Row(*r) for r in rows]
 
 
+# Up to this many keys are bound one parameter each: for a page of results, cheaper than
+# parsing them from JSON.
+BOUND_KEYS = 256
+
+
+def key_in(column: str, keys: Sequence[int]) -> tuple[str, Sequence[Any]]:
+    """SQL (and its parameters) testing that integer `column` is one of `keys`."""
+    if len(keys) <= BOUND_KEYS:
+        return f"{column} IN ({', '.join('?' * len(keys))})", keys
+    return f"{column} IN (SELECT value FROM json_each(?))", [json_list(keys)]
+
+
 def rows_by_key(
     conn: sqlite3.Connection, keys: Iterable[int], columns: dict[str, bool]
 ) -> dict[int, Row]:
-    rows = _all(
-        conn,
-        f"SELECT {_columns(**columns)} FROM records r "
-        "WHERE r.key IN (SELECT value FROM json_each(?))",
-        (json_list(keys),),
-    )
+    match, params = key_in("r.key", list(keys))
+    rows = _all(conn, f"SELECT {_columns(**columns)} FROM records r WHERE {match}", params)
     return {r[0]: Row(*r) for r in rows}
 
 

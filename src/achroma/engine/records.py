@@ -20,7 +20,7 @@ import numpy as np
 
 from achroma.core import schema_rules
 from achroma.core.requests import RecordFilter
-from achroma.core.sparse import is_sparse_wire, metadata_from_wire, metadata_to_wire
+from achroma.core.sparse import TYPE_KEY, is_sparse_wire, metadata_from_wire, metadata_to_wire
 from achroma.engine import reads
 from achroma.engine.filter_sql import kind_of
 from achroma.engine.index import Keys, Vectors
@@ -179,7 +179,9 @@ def encode_metadata(metadata: dict[str, Any] | None) -> str | None:
 
 
 def decode_metadata(encoded: str) -> dict[str, Any]:
-    decoded: dict[str, Any] = metadata_from_wire(json.loads(encoded))
+    decoded: dict[str, Any] = json.loads(encoded)
+    if TYPE_KEY in encoded:  # (most metadata holds no sparse vector: skip the scan)
+        decoded = metadata_from_wire(decoded)
     return decoded
 
 

@@ -63,9 +63,9 @@ def query_result(
     distances: list[list[float]] = []
     for hit in hits:
         kept = [
-            (rows[int(k)], float(d))
-            for k, d in zip(hit.keys, hit.distances, strict=False)
-            if int(k) in rows
+            (rows[k], d)
+            for k, d in zip(hit.keys.tolist(), hit.distances.tolist(), strict=False)
+            if k in rows
         ]
         per_query.append(_fields([r for r, _ in kept], include, dimension))
         distances.append([d for _, d in kept])
