@@ -157,6 +157,8 @@ def _ranked_now(
     """The ranked read, with `index` under its read lock."""
     knn, selection = plan.knn, plan.filter
     assert knn is not None
+    if plan.candidates is Candidates.ALL and fetch_rows:
+        return _searched_first(conn, cid, plan, index, needed)
     seq, dimension = reads.collection_state(conn, cid)
     if dimension is None:  # (a collection with an index has a dimension)
         return Outcome(None, hits=[Ranked.empty() for _ in knn.queries])
@@ -173,6 +175,30 @@ def _ranked_now(
     wanted = set().union(*(hit.keys.tolist() for hit in hits))
     columns = _columns(plan)
     return Outcome(dimension, hits=hits, rows_by_key=reads.rows_by_key(conn, wanted, columns))
+
+
+def _searched_first(
+    conn: sqlite3.Connection, cid: str, plan: ReadPlan, index: VectorIndex, needed: int | None
+) -> Outcome | Behind:
+    """An unfiltered ranked read in one statement after the search: the collection's state
+    and the hits' rows come from one snapshot, and the hits stand if the index had caught
+    up to that state (as when the state is read first: the index cannot move meanwhile)."""
+    knn = plan.knn
+    assert knn is not None
+    check_dimension(index.dimension, knn.queries.shape[1])
+    hits = ranking.nearest(index, knn.queries, knn.k, None, _no_loads)
+    wanted = set().union(*(hit.keys.tolist() for hit in hits))
+    (seq, dimension), rows = reads.state_and_rows(conn, cid, wanted, _columns(plan))
+    if dimension is None:  # (a collection with an index has a dimension)
+        return Outcome(None, hits=[Ranked.empty() for _ in knn.queries])
+    check_dimension(dimension, knn.queries.shape[1])
+    if index.seq < (seq if needed is None else needed):
+        return Behind(seq, dimension)
+    return Outcome(dimension, hits=hits, rows_by_key=rows)
+
+
+def _no_loads(keys: list[int]) -> tuple[Keys, Vectors]:
+    raise AssertionError("an unfiltered search loads no vectors")
 
 
 def _nearest_now(

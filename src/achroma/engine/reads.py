@@ -264,6 +264,24 @@ def rows_by_key(
     return {r[0]: Row(*r) for r in rows}
 
 
+def state_and_rows(
+    conn: sqlite3.Connection, collection_id: str, keys: Iterable[int], columns: dict[str, bool]
+) -> tuple[tuple[int, int | None], dict[int, Row]]:
+    """The collection's (seq, dimension) and the rows of `keys`, read by one statement, so
+    from one snapshot; NotFoundError if the collection was deleted."""
+    match, params = key_in("r.key", list(keys))
+    found = _all(
+        conn,
+        f"SELECT c.seq, c.dimension, {_columns(**columns)} FROM collections c "
+        f"LEFT JOIN records r ON {match} AND r.collection_id = c.id WHERE c.id = ?",
+        [*params, collection_id],
+    )
+    if not found:
+        raise NotFoundError(f"Collection [{collection_id}] does not exist")
+    state = (int(found[0][0]), found[0][1])
+    return state, {r[2]: Row(*r[2:]) for r in found if r[2] is not None}
+
+
 # --- vectors ---
 
 
