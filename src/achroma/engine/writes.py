@@ -37,6 +37,8 @@ class WritePlan:
         parts = [self.inserts.embeddings] if len(new_keys) else []
         if self.vectors is not None:
             parts.append(self.vectors)
+        if len(parts) == 1:  # (the plan's own copy already: no second one)
+            return np.ascontiguousarray(parts[0], dtype=np.float32)
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
 
 
