@@ -134,8 +134,9 @@ def normalize_metadatas(metadatas: Any, op: str) -> list[Any] | None:
     metadatas = _as_list(metadatas, dict)
     if not isinstance(metadatas, list):
         raise ValueError(f"Expected metadatas to be a list, got {metadatas}")
-    for m in metadatas:
-        if m is None:
+    plain = [_is_plain(m) for m in metadatas]
+    for m, simple in zip(metadatas, plain, strict=True):
+        if m is None or simple:
             continue
         if not isinstance(m, dict):
             raise AttributeError(f"'{type(m).__name__}' object has no attribute 'items'")
@@ -146,19 +147,40 @@ def normalize_metadatas(metadatas: Any, op: str) -> list[Any] | None:
                 f"Expected metadata to not contain the reserved key {RESERVED_DOCUMENT_KEY}"
             )
         validate_metadata(m, op, allow_none_values=True)
-    for index, m in enumerate(metadatas):
-        for key in m or ():
+    for index, (m, simple) in enumerate(zip(metadatas, plain, strict=True)):
+        for key in () if simple else m or ():
             if key == "" or key.startswith(("#", "$")):
                 raise InvalidArgumentError(
                     f"Validation error: metadatas: Invalid metadata at index {index}"
                 )
-    return [clean_metadata(m) for m in metadatas]
+    pairs = zip(metadatas, plain, strict=True)
+    return [dict(m) if simple else clean_metadata(m) for m, simple in pairs]
+
+
+def _is_plain(m: Any) -> bool:
+    """Whether a metadata passes every check of `normalize_metadatas` and is left as it is
+    by `clean_metadata`: a non-empty dict of ordinary keys and finite str, bool, int64 and
+    float scalars (the common case, checked in one pass; others take the full checks)."""
+    if type(m) is not dict or not m or RESERVED_DOCUMENT_KEY in m:
+        return False
+    for key, value in m.items():
+        if type(key) is not str or not key or key[0] in "#$":
+            return False
+        kind = type(value)
+        if kind is str or kind is bool:
+            continue
+        if kind is int:
+            if not _INT64[0] <= value <= _INT64[1]:
+                return False
+        elif kind is not float or not math.isfinite(value):
+            return False
+    return True
 
 
 def reject_none_values(metadatas: list[Any] | None) -> None:
     """`add` cannot store None metadata values (update and upsert read them as removals)."""
     for m in metadatas or ():
-        if m is not None and any(v is None for v in m.values()):
+        if m is not None and None in m.values():  # (validated values compare safely)
             raise TypeError("argument 'metadatas': Cannot convert Python object to MetadataValue")
 
 
@@ -231,6 +253,12 @@ def check_encodable(
     for m in metadatas or ():
         for key, value in (m or {}).items():
             check_utf8(key)
+            if type(value) is str:
+                if not value.isascii() and not is_utf8(value):
+                    raise TypeError(
+                        "argument 'metadatas': Cannot convert Python object to MetadataValue"
+                    )
+                continue
             values = value if isinstance(value, list) else [value]
             for v in values:
                 if isinstance(v, str) and not is_utf8(v):

@@ -250,7 +250,11 @@ class VectorIndex:
             # Parallel insertion into a small graph occasionally leaves a node poorly linked
             # (seen as top-1 misses on 300 vectors), so small graphs are built on one thread.
             parallel = len(added) >= 64 and len(self._graph) + len(added) >= PARALLEL_ADD
-            self._graph.add(keys[added], vectors[added], threads=0 if parallel else 1)
+            # (`added` is sorted and unique: as long as `keys`, it is every row, in order)
+            whole = len(added) == len(keys)
+            node_keys = keys if whole else keys[added]
+            node_vectors = vectors if whole else vectors[added]
+            self._graph.add(node_keys, node_vectors, threads=0 if parallel else 1)
         hashed = np.concatenate(hashed_rows)
         self._groups.insert(hashes[hashed], keys[hashed])
         for node, members in joins:

@@ -260,7 +260,7 @@ class LocalBackend(Backend):
                     batch, await records.existing(db, cid, batch.ids), insert_new, change_existing
                 )
                 schema = await catalog.collection_schema(db, cid)
-                discovered = schema_rules.discover_keys(schema, batch.metadatas)
+                discovered = schema_rules.discover_keys(schema, _distinct_values(batch.metadatas))
                 if discovered is not None:
                     schema = discovered
                     await catalog.set_schema(db, cid, schema)
@@ -339,6 +339,25 @@ def _schema(collection: CollectionModel) -> dict[str, Any]:
     if collection.schema is not None:
         return collection.schema
     return schema_rules.reconcile(None, collection.configuration)[0]
+
+
+_SCALARS = (str, int, float, bool)
+
+
+def _distinct_values(metadatas: list[dict[str, Any] | None] | None) -> list[dict[str, Any]]:
+    """The metadata values that can tell `discover_keys` something, in batch order: the first
+    scalar of each (key, type) and every other value, each as a one-key dict."""
+    seen: set[tuple[str, type]] = set()
+    out: list[dict[str, Any]] = []
+    for metadata in metadatas or ():
+        for key, value in (metadata or {}).items():
+            kind = type(value)
+            if kind in _SCALARS:
+                if (key, kind) in seen:
+                    continue
+                seen.add((key, kind))
+            out.append({key: value})
+    return out
 
 
 def _deleted_count(keys: list[int], request: DeleteRequest) -> int:

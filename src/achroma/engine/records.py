@@ -210,6 +210,15 @@ def indexes_of(schema: dict[str, Any] | None) -> Indexed:
     return indexed
 
 
+# Kind tag and schema value type of the exact scalar types (bool before int: a subclass).
+_SCALAR_KINDS: dict[type, tuple[str, str]] = {
+    str: ("s", "string"),
+    bool: ("b", "bool"),
+    int: ("i", "int"),
+    float: ("f", "float"),
+}
+
+
 def _metadata_rows(
     key: int,
     collection_id: str,
@@ -222,6 +231,12 @@ def _metadata_rows(
     rows = []
     for name, value in metadata.items():
         if name.startswith(INTERNAL_PREFIX):
+            continue
+        scalar = _SCALAR_KINDS.get(type(value))
+        if scalar is not None:  # the common case, without the general type tests below
+            if indexed(name, scalar[1]):
+                stored = int(value) if scalar[0] == "b" else value
+                rows.append((key, collection_id, name, scalar[0], 0, stored))
             continue
         value_type = _value_type(value)
         if value_type is None or not indexed(name, value_type):
@@ -245,14 +260,15 @@ def _metadata_rows(
 async def _index_metadata(
     db: aiosqlite.Connection,
     collection_id: str,
-    items: Iterable[tuple[int, str | None]],
+    items: Iterable[tuple[int, dict[str, Any] | None]],
     indexed: Indexed,
 ) -> None:
+    """Index the metadata of records, given (key, metadata as decoded from its JSON)."""
     rows: list[tuple[Any, ...]] = []
     postings: list[tuple[Any, ...]] = []
-    for key, encoded in items:
-        if encoded is not None:
-            rows += _metadata_rows(key, collection_id, json.loads(encoded), postings, indexed)
+    for key, decoded in items:
+        if decoded is not None:
+            rows += _metadata_rows(key, collection_id, decoded, postings, indexed)
     if rows:
         await db.executemany(
             "INSERT INTO record_metadata (key, collection_id, name, kind, is_list, value) "
@@ -276,6 +292,9 @@ class Inserts:
     documents: list[str | None]
     uris: list[str | None]
     metadatas: list[str | None]
+    # The metadatas as `json.loads` gives them back (None, or a None item: decode that), so
+    # the per-value index is built without parsing what was just encoded.
+    decoded: list[dict[str, Any] | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -308,13 +327,14 @@ async def insert(
     first = (int(found[0][0]) if found else 0) + 1
     ids, metadatas = inserts.ids, inserts.metadatas
     keys = np.arange(first, first + len(ids), dtype=np.uint64)
+    key_list = range(first, first + len(ids))
     await db.executemany(
         "INSERT INTO records (key, collection_id, id, seq, embedding, document, uri, metadata) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (int(k), collection_id, i, seq, e.tobytes(), d, u, m)
+            (k, collection_id, i, seq, e.tobytes(), d, u, m)
             for k, i, e, d, u, m in zip(
-                keys,
+                key_list,
                 ids,
                 inserts.embeddings,
                 inserts.documents,
@@ -324,11 +344,13 @@ async def insert(
             )
         ],
     )
+    given = inserts.decoded or [None] * len(ids)
+    decoded = [
+        json.loads(m) if d is None and m is not None else d
+        for m, d in zip(metadatas, given, strict=False)
+    ]
     await _index_metadata(
-        db,
-        collection_id,
-        zip((int(k) for k in keys), metadatas, strict=False),
-        indexes_of(schema),
+        db, collection_id, zip(key_list, decoded, strict=False), indexes_of(schema)
     )
     await _add_to_count(db, collection_id, len(keys))
     return keys
@@ -373,7 +395,8 @@ async def update(
                 f"DELETE FROM {table} WHERE key IN (SELECT value FROM json_each(?))",
                 (changed_keys,),
             )
-        await _index_metadata(db, collection_id, changed, indexes_of(schema))
+        decoded = [(k, json.loads(m) if m is not None else None) for k, m in changed]
+        await _index_metadata(db, collection_id, decoded, indexes_of(schema))
 
 
 async def delete(db: aiosqlite.Connection, collection_id: str, seq: int, keys: list[int]) -> None:

@@ -37,6 +37,8 @@ class WritePlan:
         parts = [self.inserts.embeddings] if len(new_keys) else []
         if self.vectors is not None:
             parts.append(self.vectors)
+        if len(parts) == 1:  # (the plan's own copy already: no second one)
+            return np.ascontiguousarray(parts[0], dtype=np.float32)
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
 
 
@@ -54,11 +56,27 @@ def merge_metadata(stored: str | None, change: dict[str, Any]) -> str | None:
     return json.dumps(metadata_to_wire(merged)) if merged else None
 
 
-def _new_metadata(metadata: dict[str, Any] | None) -> str | None:
+# Types whose values `json.loads(json.dumps(v))` gives back as they are.
+_PLAIN = frozenset((str, int, float, bool))
+
+
+def _new_metadata(metadata: dict[str, Any] | None) -> tuple[str | None, dict[str, Any] | None]:
+    """A new record's metadata as stored (None values dropped; see `encode_metadata`), and
+    as decoding that JSON gives it back (None: decode it)."""
     if metadata is None:
-        return None
+        return None, None
     kept = {k: v for k, v in metadata.items() if v is not None}
-    return encode_metadata(kept) if kept else None
+    if not kept:
+        return None, None
+    if any(k.startswith(INTERNAL_PREFIX) for k in kept):
+        return encode_metadata(kept), None
+    wire = metadata_to_wire(kept)
+    encoded = json.dumps(wire)
+    for v in wire.values():
+        kind = type(v)
+        if kind not in _PLAIN and not (kind is list and type(v[0]) in _PLAIN):
+            return encoded, None  # (validated lists are non-empty, of one type)
+    return encoded, wire
 
 
 def plan_write(
@@ -83,6 +101,7 @@ def plan_write(
         return [values[i] for i in rows] if values is not None else [None] * len(rows)
 
     embeddings = batch.embeddings
+    encoded = [_new_metadata(m) for m in column(batch.metadatas, new_rows)]
     inserts = Inserts(
         ids=[batch.ids[i] for i in new_rows],
         embeddings=(
@@ -90,7 +109,8 @@ def plan_write(
         ),
         documents=column(batch.documents, new_rows),
         uris=column(batch.uris, new_rows),
-        metadatas=[_new_metadata(m) for m in column(batch.metadatas, new_rows)],
+        metadatas=[m for m, _ in encoded],
+        decoded=[d for _, d in encoded],
     )
     keys = [stored[batch.ids[i]][0] for i in old_rows]
     changes = column(batch.metadatas, old_rows)
