@@ -236,8 +236,8 @@ def test_sqlite_damage_is_reported_and_not_repaired(
     with db:  # foreign keys are off on this connection: it can break them
         db.execute("UPDATE records SET embedding = x'0000' WHERE id = 'docs5'")
         db.execute(
-            "INSERT INTO record_metadata (key, collection_id, name, kind, is_list, value) "
-            "VALUES (999999, ?, 'x', 's', 0, 'y')",
+            "INSERT INTO record_metadata (key, collection, name, kind, is_list, value) "
+            "VALUES (999999, (SELECT number FROM collections WHERE id = ?), 'x', 's', 0, 'y')",
             (ids["notes"],),
         )
         key = db.execute("SELECT key FROM records WHERE id = 'notes7'").fetchone()[0]
