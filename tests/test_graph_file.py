@@ -31,7 +31,7 @@ def data(n: int, seed: int = 3) -> np.ndarray:
 
 
 def source_of(ks: np.ndarray, vs: np.ndarray) -> VectorSource:
-    async def read(after_key: int, limit: int, up_to_seq: int) -> tuple[np.ndarray, np.ndarray]:
+    async def read(after_key: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
         chosen = np.flatnonzero(ks > after_key)[:limit]
         return ks[chosen], vs[chosen]
 

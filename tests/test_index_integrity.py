@@ -32,7 +32,7 @@ def vectors(*rows: list[float]) -> np.ndarray:
 def records_source(ks: np.ndarray, vs: np.ndarray) -> VectorSource:
     """A stand-in for SQLite's records (all last written at seq 0), for `VectorIndex.load`."""
 
-    async def read(after_key: int, limit: int, up_to_seq: int) -> tuple[np.ndarray, np.ndarray]:
+    async def read(after_key: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
         chosen = np.flatnonzero(ks > after_key)[:limit]
         return ks[chosen], vs[chosen]
 

@@ -55,9 +55,9 @@ _HASH_ROWS = 4096
 # USearch's key of a removed (free) slot.
 FREE_KEY = np.uint64(2**64 - 1)
 
-# (after_key, limit, up_to_seq) -> up to `limit` (keys, vectors) of records above
-# `after_key` last written at `up_to_seq` or before, in key order.
-VectorSource = Callable[[int, int, int], Awaitable[tuple[Keys, Vectors]]]
+# (after_key, limit) -> up to `limit` (keys, vectors) of the collection's records above
+# `after_key`, in key order.
+VectorSource = Callable[[int, int], Awaitable[tuple[Keys, Vectors]]]
 
 
 class GraphFileError(ValueError):
@@ -140,16 +140,15 @@ class GraphFile:
             raise GraphFileError("a kept row names no slot")
         self.missing: Keys = np.empty(0, dtype=np.uint64)
 
-    async def assemble(self, source: VectorSource, seq: int, slice_rows: int) -> bytes:
+    async def assemble(self, source: VectorSource, slice_rows: int) -> bytes:
         """USearch's serialization with every slot's vector back in place: the live slots'
-        from `source` (records unchanged since `seq`, the seq the graph was saved at), the
+        from `source` (the records' vectors, where they hash as the graph's did), the
         removed ones' from the file.
 
-        A live slot whose record was deleted or rewritten after the save has no such vector
-        (nor has one whose vector in SQLite is not the one the graph was built on, by its
-        hash): its row is left zero and its key listed in `missing`. Catching the index up
-        from SQLite removes (or replaces) every deleted or rewritten one; the caller must
-        make sure nothing listed is left (`VectorIndex.stale_left`)."""
+        A live slot whose record was deleted after the save, or whose vector was changed,
+        has no such vector: its row is left zero and its key listed in `missing`. Catching
+        the index up from SQLite removes (or replaces) every one deleted or rewritten since
+        the save; the caller must make sure none is left (`VectorIndex.stale_left`)."""
         matrix = np.zeros((self.rows, self.row_bytes), dtype=np.uint8)
         if len(self.kept):
             matrix[self.kept.astype(np.int64)] = self.kept_rows.reshape(-1, self.row_bytes)
@@ -160,7 +159,7 @@ class GraphFile:
         found[self.keys == FREE_KEY] = True
         last = 0
         while True:
-            keys, vectors = await source(last, slice_rows, seq)
+            keys, vectors = await source(last, slice_rows)
             if len(keys) == 0:
                 break
             last = int(keys[-1])

@@ -153,7 +153,7 @@ class VectorIndex:
             groups = VectorGroups.from_arrays(saved.groups)
             graph = saved.graph
             if saved.stripped is not None:
-                data = await saved.stripped.assemble(source, saved.seq, LOAD_SLICE)
+                data = await saved.stripped.assemble(source, LOAD_SLICE)
                 graph = await anyio.to_thread.run_sync(_restored, data)
                 stale = saved.stripped.missing
                 # A group lives on under another record when its node's goes: that node
@@ -171,15 +171,13 @@ class VectorIndex:
         return True
 
     def stale_left(self) -> bool:
-        """Whether a node loaded without its vector (see `load`) is still in the graph: the
-        graph cannot then be trusted (call it once caught up)."""
-        if len(self.stale) == 0:
-            return False
-        left = np.asarray(self._graph.contains(self.stale), dtype=bool).reshape(-1)
-        if left.any():
-            return True
-        self.stale = self.stale[:0]
-        return False
+        """Whether a node loaded without its vector (see `load`) was neither removed nor
+        replaced since: the graph cannot then be trusted (ask once caught up)."""
+        return len(self.stale) > 0
+
+    def _unstale(self, keys: Keys) -> None:
+        if len(self.stale):
+            self.stale = self.stale[np.isin(self.stale, keys, invert=True)]
 
     async def _ensure_mutable(self) -> None:
         # A memory-mapped view cannot take writes: copy it into memory first.
@@ -224,6 +222,7 @@ class VectorIndex:
             return
         await self._ensure_mutable()
         await anyio.to_thread.run_sync(self._upsert, keys, vectors)
+        self._unstale(keys)
         self.unsaved += len(keys)
 
     async def remove(self, keys: Keys) -> None:
@@ -231,6 +230,7 @@ class VectorIndex:
             return
         await self._ensure_mutable()
         await anyio.to_thread.run_sync(self._remove, keys)
+        self._unstale(keys)
         self.unsaved += len(keys)
 
     def _remove(self, keys: Keys) -> None:

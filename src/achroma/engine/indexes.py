@@ -75,11 +75,9 @@ class Indexes:
     def _source(self, collection_id: str, dimension: int) -> VectorSource:
         """Where a saved graph's vectors come from: the collection's records in SQLite."""
 
-        async def read(after_key: int, limit: int, up_to_seq: int) -> tuple[Keys, Vectors]:
+        async def read(after_key: int, limit: int) -> tuple[Keys, Vectors]:
             db = self.store.db
-            return await records.vector_slice(
-                db, collection_id, after_key, limit, dimension, up_to_seq
-            )
+            return await records.vector_slice(db, collection_id, after_key, limit, dimension)
 
         return read
 

@@ -122,10 +122,8 @@ async def _check_collection(session: Session, col: Collection) -> list[Finding]:
 
 
 def _source(session: Session, collection_id: str, dimension: int) -> VectorSource:
-    async def read(after_key: int, limit: int, up_to_seq: int) -> tuple[Keys, Vectors]:
-        return await records.vector_slice(
-            session.db, collection_id, after_key, limit, dimension, up_to_seq
-        )
+    async def read(after_key: int, limit: int) -> tuple[Keys, Vectors]:
+        return await records.vector_slice(session.db, collection_id, after_key, limit, dimension)
 
     return read
 
