@@ -13,7 +13,11 @@ closes it; the directory is then measured: every file's size, and for each SQLit
 bytes of each table and index (through SQLite's `dbstat` table, when it is compiled in).
 Finally the total ratio achroma / chromadb is printed, and the time a fresh process takes to
 open the achroma store and answer its first query (the saved graph holds no vectors: they
-are read back from SQLite on open).
+are read back from SQLite on open), then single queries and get()s of 100 ids.
+
+--reopen-only PATH times opening an existing achroma store (e.g. one an older version made,
+kept with --keep), with whatever achroma is on sys.path ($ACHROMA_BENCH_SRC, as for
+bench_records.py).
 """
 
 from __future__ import annotations
@@ -73,9 +77,9 @@ def fill(target: str, path: Path, args: argparse.Namespace) -> None:
 def reopen(path: Path, args: argparse.Namespace) -> dict[str, float]:
     """A cold open of the achroma store and its first query, in this (fresh) process."""
     _, queries = br.make_vectors(10, 20, args.dim, args.seed)
-    t0 = time.perf_counter()
     import achroma
 
+    t0 = time.perf_counter()
     client = achroma.PersistentClient(path=str(path))
     col = client.get_collection(br.COLLECTION, embedding_function=None)
     col.query(query_embeddings=queries[:1], n_results=br.K)
@@ -84,8 +88,13 @@ def reopen(path: Path, args: argparse.Namespace) -> dict[str, float]:
     for q in queries:
         col.query(query_embeddings=q[None], n_results=br.K)
     warm = (time.perf_counter() - t1) / len(queries)
+    ids = [f"id{i}" for i in range(0, args.n, max(1, args.n // 100))][:100]
+    t2 = time.perf_counter()
+    for _ in range(20):
+        col.get(ids=ids)
+    get_ms = (time.perf_counter() - t2) / 20 * 1000
     client.close()
-    return {"open_and_first_query_s": first, "query_ms": warm * 1000}
+    return {"open_and_first_query_s": first, "query_ms": warm * 1000, "get_100_ms": get_ms}
 
 
 def sqlite_parts(file: Path) -> dict[str, int] | None:
@@ -150,6 +159,7 @@ def main() -> None:
     p.add_argument("--json")
     p.add_argument("--fill", help=argparse.SUPPRESS)  # child: fill TARGET at --path
     p.add_argument("--reopen", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--reopen-only", metavar="PATH", help="time opening this achroma store")
     p.add_argument("--path", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.fill:
@@ -157,6 +167,9 @@ def main() -> None:
         return
     if args.reopen:
         print(json.dumps(reopen(Path(args.path), args)))
+        return
+    if args.reopen_only:
+        print(json.dumps(reopen(Path(args.reopen_only), args)))
         return
     common = ["--n", str(args.n), "--dim", str(args.dim), "--space", args.space]
     common += ["--batch-size", str(args.batch_size), "--seed", str(args.seed)]
@@ -181,8 +194,9 @@ def main() -> None:
                 timing = json.loads(out.stdout.strip().splitlines()[-1])
                 results[target]["reopen"] = timing
                 print(
-                    f"  cold open + first query {timing['open_and_first_query_s']:.3f} s, "
-                    f"then {timing['query_ms']:.2f} ms a query"
+                    f"  open + first query {timing['open_and_first_query_s']:.3f} s (imports "
+                    f"excluded), then {timing['query_ms']:.2f} ms a query, "
+                    f"{timing['get_100_ms']:.2f} ms a get of 100 ids"
                 )
             if not args.keep:
                 shutil.rmtree(path, ignore_errors=True)

@@ -140,7 +140,7 @@ class GraphFile:
             raise GraphFileError("a kept row names no slot")
         self.missing: Keys = np.empty(0, dtype=np.uint64)
 
-    async def assemble(self, source: VectorSource, slice_rows: int) -> bytes:
+    async def assemble(self, source: VectorSource, slice_rows: int) -> npt.NDArray[np.uint8]:
         """USearch's serialization with every slot's vector back in place: the live slots'
         from `source` (the records' vectors, where they hash as the graph's did), the
         removed ones' from the file.
@@ -149,7 +149,13 @@ class GraphFile:
         has no such vector: its row is left zero and its key listed in `missing`. Catching
         the index up from SQLite removes (or replaces) every one deleted or rewritten since
         the save; the caller must make sure none is left (`VectorIndex.stale_left`)."""
-        matrix = np.zeros((self.rows, self.row_bytes), dtype=np.uint8)
+        # One buffer, filled in place, that USearch then copies the index from.
+        start = _MATRIX.size
+        end = start + self.rows * self.row_bytes
+        buffer = np.zeros(end + len(self.rest), dtype=np.uint8)
+        buffer[:start] = np.frombuffer(_MATRIX.pack(self.rows, self.row_bytes), dtype=np.uint8)
+        buffer[end:] = np.frombuffer(self.rest, dtype=np.uint8)
+        matrix = buffer[start:end].reshape(self.rows, self.row_bytes)
         if len(self.kept):
             matrix[self.kept.astype(np.int64)] = self.kept_rows.reshape(-1, self.row_bytes)
         live = np.flatnonzero(self.keys != FREE_KEY)
@@ -176,4 +182,4 @@ class GraphFile:
             found[slots] = True
         missing = np.flatnonzero(~found)
         self.missing = self.keys[missing]
-        return b"".join((_MATRIX.pack(self.rows, self.row_bytes), matrix.tobytes(), self.rest))
+        return buffer

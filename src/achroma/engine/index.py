@@ -405,8 +405,8 @@ class VectorIndex:
         return _padded(rows, len(queries), k)
 
 
-def _restored(data: bytes) -> Index | None:
-    graph = Index.restore(data)
+def _restored(data: npt.NDArray[np.uint8]) -> Index | None:
+    graph = Index.restore(data.data)
     return graph
 
 
