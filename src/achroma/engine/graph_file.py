@@ -20,8 +20,8 @@ USearch (2.x) serializes a dense index as
 and a graph file is
 
     8 bytes magic, u64 rows, u64 row_bytes, u64 kept
-    rows * u32                               each slot's vector hash (`vector_hashes`, low
-                                             32 bits; 0 for removed slots)
+    rows * u32                               each slot's vector hash (`_row_hashes`, of
+                                             the canonical float32 row; 0: removed slot)
     kept * u64                               the removed slots whose vector rows are kept
     kept * row_bytes                         ... their rows
     the serialization from the dense head on, unchanged
@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from achroma.engine.vector_groups import canonical, vector_hashes
+from achroma.engine.vector_groups import canonical
 
 Keys = npt.NDArray[np.uint64]
 Vectors = npt.NDArray[np.float32]
@@ -50,8 +50,12 @@ _HEADER = struct.Struct("<8sQQQ")
 _MATRIX = struct.Struct("<II")
 _DENSE_HEAD = 64
 _GRAPH_HEAD = struct.Struct("<5Q")
-# Rows hashed at a time when a graph file is written.
+# Rows hashed at a time (bounds the temporary).
 _HASH_ROWS = 4096
+# Per-dimension odd multipliers of the row hash (fixed: saved files must stay valid).
+_WEIGHTS = (
+    np.random.default_rng(0x6EA9).integers(0, 2**32, size=65_536, dtype=np.uint64) | 1
+).astype(np.uint32)
 # USearch's key of a removed (free) slot.
 FREE_KEY = np.uint64(2**64 - 1)
 
@@ -87,9 +91,17 @@ def strip(serialized: Path) -> bytes:
 
 
 def _row_hashes(rows: bytes | npt.NDArray[np.uint8], row_bytes: int) -> npt.NDArray[np.uint32]:
-    vectors = np.frombuffer(rows, dtype=np.float32).reshape(-1, row_bytes // 4)
-    low: npt.NDArray[np.uint32] = (vector_hashes(vectors) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    return low
+    """Each row's 32-bit words weighted by fixed odd multipliers and summed mod 2**32: any
+    change to one word changes it (an odd multiplier is invertible mod 2**32)."""
+    words = np.frombuffer(rows, dtype=np.uint32).reshape(-1, row_bytes // 4)
+    if words.shape[1] > len(_WEIGHTS):
+        raise GraphFileError(f"vectors of dimension {words.shape[1]} are not supported")
+    weights = _WEIGHTS[: words.shape[1]]
+    out = np.empty(len(words), dtype=np.uint32)
+    for start in range(0, len(words), _HASH_ROWS):
+        chunk = words[start : start + _HASH_ROWS]
+        out[start : start + _HASH_ROWS] = (chunk * weights).sum(axis=1, dtype=np.uint32)
+    return out
 
 
 def slot_keys(data: bytes, dense_head_at: int, rows: int) -> Keys:
