@@ -72,7 +72,8 @@ def test_where_document_tree_gives_its_wire_json_back() -> None:
 def test_simple_equality_compiles_to_one_indexed_lookup() -> None:
     compiled = compile_where(parse_where({"a": 1}), ROWS)
     assert compiled.condition == (
-        "r.key IN (SELECT m.key FROM record_metadata m WHERE m.collection_id = ? AND "
+        "r.key IN (SELECT m.key FROM record_metadata m WHERE "
+        "m.collection = (SELECT number FROM collections WHERE id = ?) AND "
         "m.name = ? AND m.is_list = 0 AND m.kind IN ('i', 'f') AND m.value = ?)"
     )
     assert compiled.params == ["c", "a", 1]

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import achroma
 from achroma.engine import index as index_module
 from achroma.engine import vector_groups
+from achroma.engine.graph_file import VectorSource
 from achroma.engine.index import NO_KEY, VectorIndex
 from achroma.engine.index_files import IndexFiles
 
@@ -26,6 +27,16 @@ def keys(*values: int) -> np.ndarray:
 
 def vectors(*rows: list[float]) -> np.ndarray:
     return np.asarray(rows, dtype=np.float32)
+
+
+def records_source(ks: np.ndarray, vs: np.ndarray) -> VectorSource:
+    """A stand-in for SQLite's records (all last written at seq 0), for `VectorIndex.load`."""
+
+    async def read(after_key: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        chosen = np.flatnonzero(ks > after_key)[:limit]
+        return ks[chosen], vs[chosen]
+
+    return read
 
 
 async def nearest(index: VectorIndex, query: list[float], k: int) -> list[int]:
@@ -118,8 +129,10 @@ async def test_groups_survive_saving_and_loading(tmp_path: Path) -> None:
     async with index.lock.read():
         await index.save()
     loaded = VectorIndex(3, {"space": "l2"}, files)
-    assert await loaded.load()
+    stored = vectors([1, 2, 3], [1, 2, 3], [3, 2, 1], [1, 2, 3])
+    assert await loaded.load(records_source(keys(1, 2, 3, 4), stored))
     assert (loaded.seq, loaded.nodes, len(loaded)) == (7, 2, 4)
+    assert not loaded.stale_left()
     assert await nearest(loaded, [1, 2, 3], 4) == [1, 2, 4, 3]
     async with loaded.lock.write():  # a mapped view becomes writable on first change
         await loaded.upsert(keys(5), vectors([1, 2, 3]))

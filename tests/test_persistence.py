@@ -3,6 +3,7 @@ store whose directory was deleted while open writes nothing there again."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -158,20 +159,89 @@ def test_a_store_deleted_while_open_is_not_written_again_at_exit(tmp_path: Path)
     assert done.stderr.strip().count("\n") == 0, done.stderr
 
 
+DOCS_ID = "11111111-2222-3333-4444-555555555555"
+EMPTY_ID = "11111111-2222-3333-4444-666666666666"
+CONFIGURATION = {
+    "hnsw": {"space": "l2", "ef_construction": 100, "ef_search": 100},
+    "spann": None,
+    "embedding_function": None,
+}
+
+
+def _old_store(path: Path, version: int) -> None:
+    """A store at schema `version`: collections 'docs' (three records with metadata and
+    documents) and 'empty'."""
+    path.mkdir(exist_ok=True)
+    with sqlite3.connect(path / "achroma.sqlite3") as con:
+        for step in MIGRATIONS[:version]:
+            con.executescript(step)
+        con.execute(f"PRAGMA user_version = {version}")
+        for cid, name, dimension, seq in ((DOCS_ID, "docs", 2, 1), (EMPTY_ID, "empty", None, 0)):
+            con.execute(
+                "INSERT INTO collections (id, name, database_id, configuration, dimension, seq)"
+                " VALUES (?, ?, '00000000-0000-0000-0000-000000000000', ?, ?, ?)",
+                (cid, name, json.dumps(CONFIGURATION), dimension, seq),
+            )
+        for key, (rid, tag, document) in enumerate(
+            (("a", "red", "The Fox"), ("b", "blue", "the fox"), ("c", "red", "no match"))
+        ):
+            con.execute(
+                "INSERT INTO records (key, collection_id, id, seq, embedding, document, metadata)"
+                " VALUES (?, ?, ?, 1, ?, ?, ?)",
+                (
+                    key + 1,
+                    DOCS_ID,
+                    rid,
+                    np.asarray([1.0, float(key)], dtype=np.float32).tobytes(),
+                    document,
+                    json.dumps({"tag": tag}),
+                ),
+            )
+            con.execute(
+                "INSERT INTO record_metadata (key, collection_id, name, kind, is_list, value)"
+                " VALUES (?, ?, 'tag', 's', 0, ?)",
+                (key + 1, DOCS_ID, tag),
+            )
+
+
 async def test_a_store_from_before_record_counts_is_counted_when_opened(tmp_path: Path) -> None:
-    client = await achroma.AsyncPersistentClient(tmp_path)
-    col = await client.create_collection("docs", embedding_function=None)
-    await col.add(ids=["a", "b", "c"], embeddings=[[1.0, 0.0]] * 3)
-    other = await client.create_collection("empty", embedding_function=None)
-    await client.close()
     # As the schema was before the step that counts records.
     step = next(i for i, script in enumerate(MIGRATIONS) if "record_count" in script)
-    with sqlite3.connect(tmp_path / "achroma.sqlite3") as con:
-        con.execute("ALTER TABLE collections DROP COLUMN record_count")
-        con.execute(f"PRAGMA user_version = {step}")
+    _old_store(tmp_path, step)
     client = await achroma.AsyncPersistentClient(tmp_path)
     try:
         assert await (await client.get_collection("docs")).count() == 3
-        assert await (await client.get_collection(other.name)).count() == 0
+        assert await (await client.get_collection("empty")).count() == 0
     finally:
         await client.close()
+
+
+async def test_a_store_from_before_collection_numbers_migrates_in_place(tmp_path: Path) -> None:
+    step = next(i for i, script in enumerate(MIGRATIONS) if "ADD COLUMN number" in script)
+    _old_store(tmp_path, step)
+    client = await achroma.AsyncPersistentClient(tmp_path)
+    try:
+        docs = await client.get_collection("docs")
+        assert (await docs.get(where={"tag": "red"}))["ids"] == ["a", "c"]
+        assert (await docs.get(where={"tag": {"$ne": "red"}}))["ids"] == ["b"]
+        # The full-text index was remade without positions: $contains is still exact.
+        assert (await docs.get(where_document={"$contains": "Fox"}))["ids"] == ["a"]
+        assert (await docs.get(where_document={"$contains": "he fox"}))["ids"] == ["b"]
+        fresh = await client.create_collection("fresh", embedding_function=None)
+        await fresh.add(ids=["z"], embeddings=[[0.0, 1.0]], metadatas=[{"tag": "red"}])
+        assert (await fresh.get(where={"tag": "red"}))["ids"] == ["z"]
+        assert (await docs.get(where={"tag": "red"}))["ids"] == ["a", "c"]
+    finally:
+        await client.close()
+    with sqlite3.connect(tmp_path / "achroma.sqlite3") as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        numbers = dict(con.execute("SELECT name, number FROM collections"))
+        assert len(set(numbers.values())) == 3 and None not in numbers.values()
+        rows = con.execute("SELECT collection, count(*) FROM record_metadata GROUP BY 1")
+        assert dict(rows) == {numbers["docs"]: 3, numbers["fresh"]: 1}
+        columns = {row[1] for row in con.execute("PRAGMA table_info(record_metadata)")}
+        assert "collection_id" not in columns
+        (sql,) = con.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'documents_fts'"
+        ).fetchone()
+        assert "detail=none" in sql

@@ -55,7 +55,9 @@ def _db(path: Path) -> sqlite3.Connection:
 
 def _metadata_rows(db: sqlite3.Connection, cid: str) -> set[tuple[str, str]]:
     rows = db.execute(
-        "SELECT DISTINCT name, kind FROM record_metadata WHERE collection_id = ?", (cid,)
+        "SELECT DISTINCT name, kind FROM record_metadata "
+        "WHERE collection = (SELECT number FROM collections WHERE id = ?)",
+        (cid,),
     )
     return set(rows.fetchall())
 

@@ -50,6 +50,8 @@ Sql = tuple[str, list[Any]]
 
 # The full-text index matches substrings of at least this many characters.
 TRIGRAM = 3
+# A `$contains` looks up at most this many of its trigrams in the full-text index.
+MAX_TRIGRAMS = 32
 # Clauses joined in one flat chain: its expression depth, far below SQLite's 1,000.
 WIDTH = 64
 # `$and`/`$or` levels nested in one SQL expression before the next goes to a CTE: each level
@@ -148,14 +150,15 @@ def _matching_keys(collection_id: str | None, leaf: MetadataLeaf) -> Sql:
     """Keys of records whose metadata satisfies the positive form of `leaf`.
 
     With a collection id, not correlated with the outer row, so SQLite builds the key set
-    once from the (collection_id, name, kind, value) index. Without one, correlated: it
+    once from the (collection number, name, kind, value) index. Without one, correlated: it
     looks at the outer row's own metadata only (cheap for a few rows).
     """
     params: list[Any]
     if collection_id is None:
         conds, params = ["m.key = r.key"], []
     else:
-        conds, params = ["m.collection_id = ?"], [collection_id]
+        conds = ["m.collection = (SELECT number FROM collections WHERE id = ?)"]
+        params = [collection_id]
     if isinstance(leaf, AnyOf):
         # One lookup per pair, from the pairs' JSON list: no parameter nor expression per leaf.
         conds += [
@@ -333,18 +336,29 @@ def _document_test(leaf: DocumentNode, per_row: bool) -> Sql:
         text = text.split("\x00", 1)[0]
         positive = "(r.document IS NOT NULL AND instr(r.document, ?) > 0)"
         if len(text) >= TRIGRAM and not per_row:
-            # The trigram index narrows to candidates; instr keeps the exact semantics.
+            # The trigram index narrows to candidates (documents holding each of the text's
+            # trigrams: it keeps no positions, so no phrase); instr keeps the exact semantics.
             positive = (
                 "(r.key IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?) "
                 "AND instr(r.document, ?) > 0)"
             )
-            params.append('"' + text.replace('"', '""') + '"')
+            params.append(trigram_query(text))
     else:
         positive = "(r.document IS NOT NULL AND regexp(?, r.document))"
     params.append(text)
     if is_negative(leaf):
         return f"NOT {positive}", params
     return positive, params
+
+
+def trigram_query(text: str) -> str:
+    """An FTS5 query for the documents holding every trigram of `text` (of 3+ characters):
+    its distinct trigrams, at most MAX_TRIGRAMS of them spread over the text, ANDed."""
+    grams = list(dict.fromkeys(text[i : i + TRIGRAM] for i in range(len(text) - TRIGRAM + 1)))
+    if len(grams) > MAX_TRIGRAMS:
+        step = (len(grams) - 1) / (MAX_TRIGRAMS - 1)
+        grams = [grams[round(i * step)] for i in range(MAX_TRIGRAMS)]
+    return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
 
 
 def regexp(pattern: str, text: str | None) -> bool:

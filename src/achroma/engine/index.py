@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from usearch.index import Index
 
+from achroma.engine.graph_file import VectorSource
 from achroma.engine.index_files import IndexFiles
 from achroma.engine.rwlock import RWLock
 from achroma.engine.vector_groups import (
@@ -61,6 +62,9 @@ COMPACT_MIN = 1024
 MAX_WIDENING = 4.0
 # A rebuild adds its vectors in slices this big (it can be abandoned between slices).
 BUILD_SLICE = 4096
+
+# Loading a graph file reads vectors from SQLite in slices of this many rows.
+LOAD_SLICE = 20_000
 
 # Chroma's space names and the USearch metrics that report the same distances.
 METRICS = {"l2": "l2sq", "cosine": "cos", "ip": "ip"}
@@ -96,6 +100,8 @@ class VectorIndex:
         self._viewed = False
         self._graph = self._new()
         self._groups = VectorGroups()
+        # Nodes loaded without their vectors, for the catch-up to remove (see `load`).
+        self.stale: Keys = np.empty(0, dtype=np.uint64)
 
     def _new(self) -> Index:
         return Index(
@@ -128,23 +134,50 @@ class VectorIndex:
 
     # --- persistence ---
 
-    async def load(self) -> bool:
-        """Map the saved index read-only; False (and an empty index) if none is usable."""
+    async def load(self, source: VectorSource) -> bool:
+        """Load the saved index; False (and an empty index) if none is usable.
+
+        A graph file (format 3) gets its live nodes' vectors from `source` (SQLite's
+        records, unchanged since the save); an older format 2 file is mapped read-only. A
+        node whose record was deleted or rewritten since the save is left in `stale` for
+        the catch-up to remove: `stale_left` says whether it did.
+        """
         files = self.files
         if files is None:
             return False
         saved = await anyio.to_thread.run_sync(files.load, self.dimension, self.space)
-        if saved is None or saved.graph.ndim != self.dimension:
+        if saved is None:
             self.replace_saved = True
             return False
         try:
             groups = VectorGroups.from_arrays(saved.groups)
-        except (ValueError, KeyError):
+            graph = saved.graph
+            if saved.stripped is not None:
+                data = await saved.stripped.assemble(source, LOAD_SLICE)
+                graph = await anyio.to_thread.run_sync(_restored, data)
+                stale = saved.stripped.missing
+                # A group lives on under another record when its node's goes: that node
+                # must hold the group's vector, which SQLite no longer gives.
+                if any(groups.group_of(k) is not None for k in stale.tolist()):
+                    graph = None
+        except (ValueError, KeyError, RuntimeError):
+            graph = None
+        if graph is None or graph.ndim != self.dimension or len(graph) != saved.nodes:
             self.replace_saved = True
             return False
-        self._graph, self._groups = self._configure(saved.graph), groups
-        self._viewed, self.seq, self.churn = True, saved.seq, saved.churn
+        self._graph, self._groups = self._configure(graph), groups
+        self._viewed, self.seq, self.churn = saved.stripped is None, saved.seq, saved.churn
+        self.stale = saved.stripped.missing if saved.stripped is not None else self.stale
         return True
+
+    def stale_left(self) -> bool:
+        """Whether a node loaded without its vector (see `load`) was neither removed nor
+        replaced since: the graph cannot then be trusted (ask once caught up)."""
+        return len(self.stale) > 0
+
+    def _unstale(self, keys: Keys) -> None:
+        if len(self.stale):
+            self.stale = self.stale[np.isin(self.stale, keys, invert=True)]
 
     async def _ensure_mutable(self) -> None:
         # A memory-mapped view cannot take writes: copy it into memory first.
@@ -179,7 +212,7 @@ class VectorIndex:
 
     async def reset(self) -> None:
         self._graph, self._groups, self._viewed, self.seq = self._new(), VectorGroups(), False, 0
-        self.churn = 0
+        self.churn, self.stale = 0, self.stale[:0]
         self.unsaved += 1
         self.replace_saved = True  # rebuilt from SQLite: truer than whatever is saved
 
@@ -189,6 +222,7 @@ class VectorIndex:
             return
         await self._ensure_mutable()
         await anyio.to_thread.run_sync(self._upsert, keys, vectors)
+        self._unstale(keys)
         self.unsaved += len(keys)
 
     async def remove(self, keys: Keys) -> None:
@@ -196,6 +230,7 @@ class VectorIndex:
             return
         await self._ensure_mutable()
         await anyio.to_thread.run_sync(self._remove, keys)
+        self._unstale(keys)
         self.unsaved += len(keys)
 
     def _remove(self, keys: Keys) -> None:
@@ -374,6 +409,11 @@ class VectorIndex:
             hits.sort()
             rows.append(hits[:k])
         return _padded(rows, len(queries), k)
+
+
+def _restored(data: npt.NDArray[np.uint8]) -> Index | None:
+    graph = Index.restore(data.data)
+    return graph
 
 
 def exact_distances(space: str, queries: Vectors, vectors: Vectors) -> Distances:

@@ -1,17 +1,25 @@
 """The saved index of one collection: immutable generations behind an atomically replaced pointer.
 
-    indexes/<id>.json              the pointer: generation, seq, dimension, space, sizes, checksum
-    indexes/<id>.<gen>.usearch     the HNSW graph of that generation
+    indexes/<id>.json              the pointer: format, generation, seq, dimension, space,
+                                   sizes, checksums
+    indexes/<id>.<gen>.usearch     the HNSW graph of that generation (format 3: without the
+                                   live nodes' vectors, see `graph_file`; format 2: USearch's
+                                   own file, vectors included)
     indexes/<id>.<gen>.npz         its vector groups and hash table (`VectorGroups`)
     indexes/<id>.lock              held while a generation is written and the pointer replaced
 
 A generation's files are written under fresh names, flushed to disk and renamed into place
 before the pointer names them, so a reader never sees a half-written file, and several
-processes saving at once never write to one file. A process that has mapped an older
-generation keeps reading it after a newer one replaces it (an unlinked file lives on while
-mapped). Before a file is mapped, its size and the checksum of its first bytes are checked
-against the pointer: a file that does not match is never mapped (a truncated HNSW file can
-crash the process when mapped); the index is rebuilt from SQLite instead.
+processes saving at once never write to one file. Before a file is read, its size and
+checksum are checked against the pointer (format 3: of the whole graph file, which is read
+into memory; format 2: of its first bytes, as the file is mapped, and a truncated HNSW file
+can crash the process when mapped); a file that does not match is never used: the index is
+rebuilt from SQLite instead. A process that has mapped an older format 2 generation keeps
+reading it after a newer one replaces it (an unlinked file lives on while mapped).
+
+Format 3 (written since the graph file left out the vectors) puts the vectors back from
+SQLite on load (`VectorIndex.load`); format 2 files, written by earlier versions, are still
+read, and replaced by format 3 at the next save.
 """
 
 from __future__ import annotations
@@ -31,20 +39,26 @@ import numpy.typing as npt
 from usearch.index import Index
 
 from achroma.engine.filelock import FileLock
+from achroma.engine.graph_file import FREE_KEY, GraphFile, GraphFileError, strip
 
-FORMAT = 2
-# Bytes at the start of a graph file covered by the pointer's checksum (USearch's headers).
+FORMAT = 3
+# Pointer formats this version reads.
+READ_FORMATS = (2, 3)
+# Bytes at the start of a format 2 graph file covered by its pointer's checksum.
 HEAD_BYTES = 1 << 16
 
 
 @dataclass
 class Saved:
-    """A saved generation, mapped read-only."""
+    """A saved generation: a USearch index mapped read-only (format 2), or a graph file
+    still to be given its vectors from SQLite (format 3)."""
 
-    graph: Index
+    graph: Index | None
+    stripped: GraphFile | None
     groups: dict[str, npt.NDArray[np.uint64]]
     seq: int
     churn: int
+    nodes: int
 
 
 class _Unusable(Exception):
@@ -65,6 +79,7 @@ class _Verified:
 
     meta: dict[str, Any]
     graph_file: Path
+    graph: bytes  # the graph file's contents (format 3; format 2 files are mapped)
     groups: bytes  # the groups file's contents
 
 
@@ -98,8 +113,10 @@ class IndexFiles:
 
     def _pointer(self) -> dict[str, Any]:
         meta = self._pointer_json()
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise _Unusable(f"{self._name(self.pointer)} is not a format {FORMAT} index pointer")
+        if not isinstance(meta, dict) or meta.get("format") not in READ_FORMATS:
+            raise _Unusable(
+                f"{self._name(self.pointer)} is not a format {FORMAT} (or 2) index pointer"
+            )
         return meta
 
     def _read_pointer(self) -> dict[str, Any] | None:
@@ -149,7 +166,7 @@ class IndexFiles:
             except _Missing as missing:
                 if self._read_pointer() == missing.meta:
                     return None
-            except (_Unusable, OSError, ValueError, KeyError, RuntimeError):
+            except (_Unusable, OSError, ValueError, KeyError, RuntimeError, GraphFileError):
                 return None
         return None
 
@@ -165,11 +182,15 @@ class IndexFiles:
             raise _Unusable(f"it was saved for space {saved!r}, the collection uses {space!r}")
         generation = str(meta.get("generation"))
         graph_file = self._graph_file(generation)
-        self._checked(graph_file, HEAD_BYTES, meta, "graph_bytes", "graph_head_crc")
+        if meta["format"] == 2:
+            self._checked(graph_file, HEAD_BYTES, meta, "graph_bytes", "graph_head_crc")
+            graph = b""
+        else:
+            graph = self._checked(graph_file, -1, meta, "graph_bytes", "graph_crc")
         groups = self._checked(
             self._groups_file(generation), -1, meta, "groups_bytes", "groups_crc"
         )
-        return _Verified(meta, graph_file, groups)
+        return _Verified(meta, graph_file, graph, groups)
 
     def _checked(
         self, file: Path, head_bytes: int, meta: dict[str, Any], size_key: str, crc_key: str
@@ -201,13 +222,19 @@ class IndexFiles:
         meta = verified.meta
         with np.load(io.BytesIO(verified.groups), allow_pickle=False) as npz:
             groups = {name: npz[name] for name in npz.files}
+        seq, churn, nodes = int(meta["seq"]), int(meta.get("churn", 0)), int(meta["nodes"])
+        if meta["format"] != 2:
+            stripped = GraphFile(verified.graph)
+            if int(np.count_nonzero(stripped.keys != FREE_KEY)) != nodes:
+                return None
+            return Saved(None, stripped, groups, seq, churn, nodes)
         try:
             graph = Index.restore(str(verified.graph_file), view=True)
         except FileNotFoundError:
             raise self._missing(verified.graph_file, meta) from None
-        if graph is None or len(graph) != meta["nodes"]:
+        if graph is None or len(graph) != nodes:
             return None
-        return Saved(graph, groups, int(meta["seq"]), int(meta.get("churn", 0)))
+        return Saved(graph, None, groups, seq, churn, nodes)
 
     # --- saving ---
 
@@ -232,13 +259,16 @@ class IndexFiles:
                 return False
             generation = uuid.uuid4().hex[:16]
             graph_file = self._graph_file(generation)
-            tmp = graph_file.with_name(graph_file.name + ".tmp")
-            graph.save(str(tmp))
-            _flush(tmp)
-            with open(tmp, "rb") as f:
-                head = f.read(HEAD_BYTES)
-            graph_bytes = tmp.stat().st_size
-            os.replace(tmp, graph_file)
+            # USearch writes the whole index (vectors included) to a scratch file, never
+            # flushed, that the graph file is read from without the live nodes' vectors.
+            scratch = graph_file.with_name(graph_file.name + ".tmp")
+            try:
+                graph.save(str(scratch))
+                stripped = strip(scratch)
+            finally:
+                with contextlib.suppress(OSError):
+                    scratch.unlink()
+            _write_durably(graph_file, stripped)
             buffer = io.BytesIO()
             np.savez(
                 buffer, hashes=groups["hashes"], nodes=groups["nodes"], members=groups["members"]
@@ -250,8 +280,8 @@ class IndexFiles:
                 "format": FORMAT,
                 "generation": generation,
                 "nodes": len(graph),
-                "graph_bytes": graph_bytes,
-                "graph_head_crc": zlib.crc32(head),
+                "graph_bytes": len(stripped),
+                "graph_crc": zlib.crc32(stripped),
                 "groups_bytes": len(raw),
                 "groups_crc": zlib.crc32(raw),
             }
@@ -278,14 +308,6 @@ class IndexFiles:
         for f in (self.pointer, self.dir / f"{self.id}.lock"):
             with contextlib.suppress(OSError):
                 f.unlink()
-
-
-def _flush(file: Path) -> None:
-    fd = os.open(file, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_durably(file: Path, data: bytes) -> None:

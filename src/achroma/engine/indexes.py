@@ -29,6 +29,7 @@ import anyio
 import numpy as np
 
 from achroma.engine import records
+from achroma.engine.graph_file import VectorSource
 from achroma.engine.index import Keys, VectorIndex, Vectors
 from achroma.engine.index_files import IndexFiles
 from achroma.engine.store import Store
@@ -71,6 +72,15 @@ class Indexes:
     def _files(self, collection_id: str) -> IndexFiles | None:
         return IndexFiles(self.dir, collection_id) if self.dir is not None else None
 
+    def _source(self, collection_id: str, dimension: int) -> VectorSource:
+        """Where a saved graph's vectors come from: the collection's records in SQLite."""
+
+        async def read(after_key: int, limit: int) -> tuple[Keys, Vectors]:
+            db = self.store.db
+            return await records.vector_slice(db, collection_id, after_key, limit, dimension)
+
+        return read
+
     async def current(self, collection_id: str) -> VectorIndex | None:
         """The collection's open index once its pending update has landed (None when it is
         not open): every write acknowledged so far by this process is in it, another
@@ -89,8 +99,13 @@ class Indexes:
                 if index is None:
                     index = VectorIndex(dimension, hnsw, self._files(collection_id))
                     async with index.lock.write():
-                        if await index.load():
+                        if await index.load(self._source(collection_id, dimension)):
                             await self._catch_up(index, collection_id, verify=True)
+                            if index.stale_left():
+                                seq, _ = await records.collection_state(
+                                    self.store.db, collection_id
+                                )
+                                await self._rebuild(index, collection_id, seq)
                         else:
                             seq, _ = await records.collection_state(self.store.db, collection_id)
                             await self._rebuild(index, collection_id, seq)

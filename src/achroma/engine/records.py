@@ -271,8 +271,8 @@ async def _index_metadata(
             rows += _metadata_rows(key, collection_id, decoded, postings, indexed)
     if rows:
         await db.executemany(
-            "INSERT INTO record_metadata (key, collection_id, name, kind, is_list, value) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO record_metadata (key, collection, name, kind, is_list, value) "
+            "VALUES (?, (SELECT number FROM collections WHERE id = ?), ?, ?, ?, ?)",
             rows,
         )
     if postings:
@@ -421,8 +421,9 @@ async def copy(db: aiosqlite.Connection, source_id: str, target_id: str) -> None
         (target_id, source_id),
     )
     await db.execute(
-        "INSERT INTO record_metadata (key, collection_id, name, kind, is_list, value) "
-        "SELECT t.key, ?, m.name, m.kind, m.is_list, m.value FROM record_metadata m "
+        "INSERT INTO record_metadata (key, collection, name, kind, is_list, value) "
+        "SELECT t.key, (SELECT number FROM collections WHERE id = ?), m.name, m.kind, "
+        "m.is_list, m.value FROM record_metadata m "
         "JOIN records s ON s.key = m.key JOIN records t ON t.collection_id = ? AND t.id = s.id "
         "WHERE s.collection_id = ?",
         (target_id, target_id, source_id),

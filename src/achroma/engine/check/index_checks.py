@@ -13,7 +13,15 @@ from achroma.engine import records
 from achroma.engine.check.findings import REBUILD, Finding, Severity, listed, plural
 from achroma.engine.check.session import Collection, Session
 from achroma.engine.check.sqlite_checks import check_documents, check_rows
-from achroma.engine.index import EXACT_LIMIT, NO_KEY, VectorIndex, Vectors, exact_distances
+from achroma.engine.graph_file import VectorSource
+from achroma.engine.index import (
+    EXACT_LIMIT,
+    NO_KEY,
+    Keys,
+    VectorIndex,
+    Vectors,
+    exact_distances,
+)
 from achroma.engine.index_files import IndexFiles
 from achroma.errors import NotFoundError
 
@@ -60,7 +68,7 @@ async def _check_collection(session: Session, col: Collection) -> list[Finding]:
     unusable = None
     if col.dimension is not None and saved_files:
         index = VectorIndex(col.dimension, col.hnsw, files)
-        if not await index.load():
+        if not await index.load(_source(session, col.id, col.dimension)):
             problem = await anyio.to_thread.run_sync(files.problem, col.dimension, index.space)
             unusable = problem or REFUSED
             index = None
@@ -113,6 +121,13 @@ async def _check_collection(session: Session, col: Collection) -> list[Finding]:
     return out
 
 
+def _source(session: Session, collection_id: str, dimension: int) -> VectorSource:
+    async def read(after_key: int, limit: int) -> tuple[Keys, Vectors]:
+        return await records.vector_slice(session.db, collection_id, after_key, limit, dimension)
+
+    return read
+
+
 async def _check_index(
     session: Session, col: Collection, index: VectorIndex, seq: int, count: int, sampled: list[int]
 ) -> list[Finding]:
@@ -153,6 +168,19 @@ async def _check_index(
         finally:
             session.progress.done()
     size = len(index)
+    if index.stale_left():
+        out.append(
+            Finding(
+                col.label,
+                "error",
+                f"saved index has {plural(len(index.stale), 'node')} whose vectors SQLite "
+                "no longer holds as they were (deleted or changed with no seq saying so; "
+                "it is rebuilt when next opened; --repair does it now)",
+                REBUILD,
+                col.id,
+            )
+        )
+        return out
     if size != count:
         out.append(
             Finding(

@@ -218,7 +218,8 @@ async def check_rows(
             )
         )
     (orphans,), *_ = await session.all(
-        "SELECT count(*) FROM record_metadata m WHERE m.collection_id = ? "
+        "SELECT count(*) FROM record_metadata m "
+        "WHERE m.collection = (SELECT number FROM collections WHERE id = ?) "
         "AND NOT EXISTS (SELECT 1 FROM records r WHERE r.key = m.key)",
         (col.id,),
     )

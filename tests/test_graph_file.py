@@ -1,0 +1,206 @@
+"""The saved graph holds no live vectors (format 3, `graph_file`): they come back from SQLite
+on open. Reopened indexes answer exactly as before; format 2 files (vectors included) of
+earlier versions still open; nodes whose records changed after the save never survive."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import uuid
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import achroma
+from achroma.engine import graph_file
+from achroma.engine.graph_file import GraphFile, VectorSource
+from achroma.engine.index import VectorIndex
+from achroma.engine.index_files import HEAD_BYTES, IndexFiles
+
+pytestmark = pytest.mark.anyio
+
+DIM = 16
+N = 3000  # over EXACT_LIMIT: searched through the graph
+
+
+def data(n: int, seed: int = 3) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, DIM)).astype(np.float32)
+
+
+def source_of(ks: np.ndarray, vs: np.ndarray) -> VectorSource:
+    async def read(after_key: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        chosen = np.flatnonzero(ks > after_key)[:limit]
+        return ks[chosen], vs[chosen]
+
+    return read
+
+
+async def filled(files: IndexFiles, ks: np.ndarray, vs: np.ndarray) -> VectorIndex:
+    index = VectorIndex(DIM, {"space": "cosine"}, files)
+    async with index.lock.write():
+        await index.upsert(ks, vs)
+        index.seq = 1
+    return index
+
+
+async def results(index: VectorIndex, queries: np.ndarray) -> tuple[list[list[int]], np.ndarray]:
+    async with index.lock.read():
+        found, distances = await index.search(queries, 10)
+    return found.tolist(), distances
+
+
+async def test_a_saved_graph_holds_no_live_vectors_and_reloads_identically(tmp_path: Path) -> None:
+    ks, vs = np.arange(1, N + 1, dtype=np.uint64), data(N)
+    files = IndexFiles(tmp_path, "c")
+    index = await filled(files, ks, vs)
+    async with index.lock.write():  # removed nodes stay in the graph: their rows are kept
+        await index.remove(ks[:100])
+    async with index.lock.read():
+        await index.save()
+    graph = next(tmp_path.glob("c.*.usearch"))
+    # USearch's file, less the live vectors, plus a 4-byte hash a slot and the kept rows' slots
+    live_vectors = (N - 100) * DIM * 4
+    full = index._graph.serialized_length
+    assert graph.stat().st_size == full - live_vectors + 4 * N + 8 * 100 + 32 - 8
+    parsed = GraphFile(graph.read_bytes())
+    assert len(parsed.kept) == 100
+    assert json.loads(files.pointer.read_text())["format"] == 3
+    loaded = VectorIndex(DIM, {"space": "cosine"}, files)
+    assert await loaded.load(source_of(ks[100:], vs[100:]))
+    assert not loaded.stale_left()
+    queries = data(50, seed=9)
+    before, after = await results(index, queries), await results(loaded, queries)
+    assert before[0] == after[0]
+    np.testing.assert_array_equal(before[1], after[1])
+
+
+def save_format_2(files: IndexFiles, index: VectorIndex) -> None:
+    """Save as achroma did before graph files (USearch's own file, vectors included)."""
+    files.dir.mkdir(exist_ok=True)
+    generation = uuid.uuid4().hex[:16]
+    graph = files.dir / f"{files.id}.{generation}.usearch"
+    index._graph.save(str(graph))
+    head = graph.read_bytes()[:HEAD_BYTES]
+    buffer = io.BytesIO()
+    np.savez(buffer, **index._groups.to_arrays())
+    raw = buffer.getvalue()
+    (files.dir / f"{files.id}.{generation}.npz").write_bytes(raw)
+    pointer = {
+        "seq": index.seq,
+        "dimension": index.dimension,
+        "space": index.space,
+        "churn": index.churn,
+        "format": 2,
+        "generation": generation,
+        "nodes": index.nodes,
+        "graph_bytes": graph.stat().st_size,
+        "graph_head_crc": zlib.crc32(head),
+        "groups_bytes": len(raw),
+        "groups_crc": zlib.crc32(raw),
+    }
+    files.pointer.write_text(json.dumps(pointer))
+
+
+async def test_a_format_2_index_still_opens_and_is_saved_as_format_3(tmp_path: Path) -> None:
+    ks, vs = np.arange(1, N + 1, dtype=np.uint64), data(N)
+    files = IndexFiles(tmp_path, "c")
+    index = await filled(files, ks, vs)
+    save_format_2(files, index)
+
+    def no_sqlite(*_: object) -> object:
+        raise AssertionError("a format 2 file holds its vectors")
+
+    loaded = VectorIndex(DIM, {"space": "cosine"}, files)
+    assert await loaded.load(no_sqlite)  # type: ignore[arg-type]
+    queries = data(50, seed=9)
+    before, after = await results(index, queries), await results(loaded, queries)
+    assert before[0] == after[0]
+    async with loaded.lock.write():
+        await loaded.upsert(np.asarray([N + 1], dtype=np.uint64), data(1, seed=5))
+        loaded.seq = 2
+    async with loaded.lock.read():
+        await loaded.save()
+    assert json.loads(files.pointer.read_text())["format"] == 3
+    assert len(list(tmp_path.glob("c.*.usearch"))) == 1
+
+
+async def test_a_vector_that_is_not_the_one_saved_is_never_served(tmp_path: Path) -> None:
+    ks, vs = np.arange(1, N + 1, dtype=np.uint64), data(N)
+    files = IndexFiles(tmp_path, "c")
+    index = await filled(files, ks, vs)
+    async with index.lock.read():
+        await index.save()
+    changed = vs.copy()
+    changed[7] += np.float32(0.5)  # with no seq saying so
+    loaded = VectorIndex(DIM, {"space": "cosine"}, files)
+    assert await loaded.load(source_of(ks, changed))
+    assert loaded.stale_left()  # the owner rebuilds it
+
+
+def _nearest_ids(path: Path, queries: np.ndarray) -> tuple[list[list[str]], list[list[float]]]:
+    client = achroma.PersistentClient(path=path)
+    try:
+        col = client.get_collection("col")
+        got = col.query(query_embeddings=queries, n_results=10, include=["distances"])
+        return got["ids"], got["distances"]  # type: ignore[return-value]
+    finally:
+        client.close()
+
+
+def test_a_collection_reopens_with_identical_query_results(tmp_path: Path) -> None:
+    vs = data(N)
+    client = achroma.PersistentClient(path=tmp_path)
+    col = client.create_collection("col", embedding_function=None)
+    ids = [f"r{i}" for i in range(N)]
+    for start in range(0, N, 1000):
+        col.add(ids=ids[start : start + 1000], embeddings=vs[start : start + 1000])
+    col.delete(ids=ids[:50])
+    col.update(ids=ids[50:60], embeddings=data(10, seed=11))
+    queries = data(30, seed=9)
+    before = col.query(query_embeddings=queries, n_results=10, include=["distances"])
+    client.close()
+    ids_after, distances_after = _nearest_ids(tmp_path, queries)
+    assert ids_after == before["ids"]
+    assert distances_after == before["distances"]
+    ids_again, _ = _nearest_ids(tmp_path, queries)  # reopened from the save of that open
+    assert ids_again == before["ids"]
+
+
+def test_a_graph_saved_before_deletes_and_updates_is_caught_up(tmp_path: Path) -> None:
+    vs = data(N)
+    ids = [f"r{i}" for i in range(N)]
+    client = achroma.PersistentClient(path=tmp_path)
+    col = client.create_collection("col", embedding_function=None)
+    col.add(ids=ids, embeddings=vs)
+    client.close()
+    saved = tmp_path / "saved"
+    shutil.copytree(tmp_path / "indexes", saved)
+    moved = data(20, seed=12)
+    client = achroma.PersistentClient(path=tmp_path)
+    col = client.get_collection("col")
+    col.delete(ids=ids[:20])
+    col.update(ids=ids[20:40], embeddings=moved)
+    client.close()
+    # As if the process died before saving after those writes.
+    shutil.rmtree(tmp_path / "indexes")
+    shutil.copytree(saved, tmp_path / "indexes")
+    found, distances = _nearest_ids(tmp_path, np.vstack([moved, vs[:20]]))
+    assert [row[0] for row in found[:20]] == ids[20:40]
+    assert all(d[0] < 1e-5 for d in distances[:20])
+    assert not {i for row in found for i in row} & set(ids[:20])
+
+
+def test_slot_keys_reads_the_keys_usearch_wrote() -> None:
+    from usearch.index import Index
+
+    graph = Index(ndim=DIM, metric="cos", dtype="f32")
+    graph.add(np.arange(10, 10 + N, dtype=np.uint64), data(N))
+    graph.remove(np.arange(10, 20, dtype=np.uint64))
+    raw = bytes(graph.save())
+    rows, row_bytes = np.frombuffer(raw[:8], dtype=np.uint32)
+    keys = graph_file.slot_keys(raw, 8 + int(rows) * int(row_bytes), int(rows))
+    assert int((keys == graph_file.FREE_KEY).sum()) == 10  # slots of a parallel add: any order
+    assert sorted(keys[keys != graph_file.FREE_KEY].tolist()) == list(range(20, 10 + N))
