@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TypeAlias, TypeVar, Union
 from uuid import UUID
 
+import anyio
 import numpy as np
 import numpy.typing as npt
 
@@ -353,34 +354,18 @@ class AsyncCollection:
         images: Any,
         uris: Any,
     ) -> RecordBatch:
+        # A large batch is checked on a worker thread: checking thousands of records takes
+        # longer than the event loop may stall (the GIL still lets the loop run beside it).
+        off_loop = isinstance(ids, list) and len(ids) > OFF_LOOP_RECORDS
+
+        async def run(fn: Callable[..., T], *args: Any) -> T:
+            return await anyio.to_thread.run_sync(fn, *args) if off_loop else fn(*args)
+
         with errors_in(op):
-            if not isinstance(ids, (str, list)):
-                raise ValueError(f"Expected IDs to be a list, got {type(ids).__name__} as IDs")
-            vectors = normalize_embeddings(embeddings) if embeddings is not None else None
-            id_list = normalize_ids(
-                ids, nonempty_message="Non-empty lists are required for ['ids']"
+            checked = await run(
+                _checked_inputs, op, ids, embeddings, metadatas, documents, images, uris
             )
-            if vectors is None and documents is None and images is None and uris is None:
-                if op == "add":
-                    raise ValueError("Exactly one of documents, images, uris must be provided")
-                if op == "upsert":
-                    raise ValueError("Exactly one of images, documents must be provided")
-            metadata_list = normalize_metadatas(metadatas, op)
-            # A None document keeps the stored one; only documents to embed must be str.
-            document_list = normalize_documents(
-                documents, allow_none=op != "update" or vectors is not None
-            )
-            image_list = normalize_images(images)
-            uri_list = normalize_uris(uris)
-            check_lengths(
-                ids=id_list,
-                metadatas=metadata_list,
-                embeddings=list(vectors) if vectors is not None else None,
-                documents=document_list,
-                images=image_list,
-                uris=uri_list,
-            )
-            validate_images(image_list)
+            id_list, vectors, metadata_list, document_list, image_list, uri_list = checked
             if vectors is None:
                 # As in chromadb, uris are embedded (through the data loader) only on add;
                 # upsert and update store them beside what they embed.
@@ -388,13 +373,9 @@ class AsyncCollection:
                 if op != "update" or inputs.documents is not None or inputs.images is not None:
                     vectors = await self._embed(inputs, EMBEDDABLE[op])
             metadata_list = await self._with_sparse_embeddings(metadata_list, document_list)
-        check_uris(uri_list)
-        check_encodable(id_list, metadata_list, document_list, uri_list)
-        if op == "add":
-            reject_none_values(metadata_list)
-        if vectors is not None:
-            check_embeddings_finite(vectors)
-        return RecordBatch(id_list, vectors, metadata_list, document_list, uri_list)
+        return await run(
+            _checked_batch, op, id_list, vectors, metadata_list, document_list, uri_list
+        )
 
     async def _with_sparse_embeddings(
         self, metadatas: list[Any] | None, documents: list[Any] | None
@@ -605,3 +586,50 @@ class AsyncCollection:
         validate_collection_name(new_name)
         model = await self._backend.fork_collection(self._model, new_name)
         return AsyncCollection(self._backend, model, self.embedding_function, self.data_loader)
+
+
+# Batches of more records than this are checked on a worker thread (see `_prepare`).
+OFF_LOOP_RECORDS = 256
+
+
+def _checked_inputs(
+    op: str, ids: Any, embeddings: Any, metadatas: Any, documents: Any, images: Any, uris: Any
+) -> tuple[list[str], Any, Any, Any, Any, Any]:
+    """A write's arguments, normalised and checked before anything is embedded."""
+    if not isinstance(ids, (str, list)):
+        raise ValueError(f"Expected IDs to be a list, got {type(ids).__name__} as IDs")
+    vectors = normalize_embeddings(embeddings) if embeddings is not None else None
+    id_list = normalize_ids(ids, nonempty_message="Non-empty lists are required for ['ids']")
+    if vectors is None and documents is None and images is None and uris is None:
+        if op == "add":
+            raise ValueError("Exactly one of documents, images, uris must be provided")
+        if op == "upsert":
+            raise ValueError("Exactly one of images, documents must be provided")
+    metadata_list = normalize_metadatas(metadatas, op)
+    # A None document keeps the stored one; only documents to embed must be str.
+    document_list = normalize_documents(documents, allow_none=op != "update" or vectors is not None)
+    image_list = normalize_images(images)
+    uri_list = normalize_uris(uris)
+    check_lengths(
+        ids=id_list,
+        metadatas=metadata_list,
+        embeddings=list(vectors) if vectors is not None else None,
+        documents=document_list,
+        images=image_list,
+        uris=uri_list,
+    )
+    validate_images(image_list)
+    return id_list, vectors, metadata_list, document_list, image_list, uri_list
+
+
+def _checked_batch(
+    op: str, ids: list[str], vectors: Any, metadatas: Any, documents: Any, uris: Any
+) -> RecordBatch:
+    """The checks that follow embedding, and the batch they pass."""
+    check_uris(uris)
+    check_encodable(ids, metadatas, documents, uris)
+    if op == "add":
+        reject_none_values(metadatas)
+    if vectors is not None:
+        check_embeddings_finite(vectors)
+    return RecordBatch(ids, vectors, metadatas, documents, uris)
