@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import platform
 import shutil
@@ -111,9 +112,43 @@ def load(args: argparse.Namespace, n: int) -> tuple[np.ndarray, np.ndarray, list
     return data, queries, ids, metas, docs
 
 
+class SlowCallbacks(logging.Handler):
+    """With --slow-callbacks MS: asyncio's debug mode logs every callback or task step that
+    ran longer than MS on the loop thread; this keeps them. A stall with no slow callback
+    beside it was not the loop's own code (another thread held the GIL, or the scheduler)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.items: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if "took" in msg:
+            self.items.append(msg)
+
+
+def slow_summary(h: SlowCallbacks) -> dict[str, Any]:
+    import re
+
+    def took(m: str) -> float:
+        x = re.search(r"took ([0-9.]+) seconds", m)
+        return float(x.group(1)) if x else 0.0
+
+    items = sorted(h.items, key=took, reverse=True)
+    return {"count": len(items), "longest": [m[:400] for m in items[:5]]}
+
+
 async def part_stall(args: argparse.Namespace, path: Path) -> dict[str, Any]:
     data, queries, ids, metas, docs = load(args, args.n)
+    slow = None
+    if args.slow_callbacks:
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)
+        loop.slow_callback_duration = args.slow_callbacks / 1e3
+        slow = SlowCallbacks()
+        logging.getLogger("asyncio").addHandler(slow)
     out: dict[str, Any] = {"n": args.n, "dim": args.dim, "batch_size": args.batch_size}
+    out["slow_ms"] = args.slow_callbacks
     client, col = await open_collection(path, args.space)
     include = ["distances"] if args.minimal_include else None
 
@@ -164,6 +199,9 @@ async def part_stall(args: argparse.Namespace, path: Path) -> dict[str, Any]:
     add_s, _ = await asyncio.gather(adder(), querier())
     load_stats = await ticker.stop()
     out["load"] = load_stats
+    if slow is not None:
+        out["slow_callbacks"] = slow_summary(slow)
+        slow.items.clear()
     out["add_s"] = add_s
     out["add_rps"] = args.n / add_s
     out["queries_during_load"] = len(q_lat)
@@ -195,6 +233,8 @@ async def part_stall(args: argparse.Namespace, path: Path) -> dict[str, Any]:
             )
         out["add_only_rps"] = args.n / (time.perf_counter() - t0)
         out["add_only"] = await ticker.stop()
+        if slow is not None:
+            out["add_only_slow_callbacks"] = slow_summary(slow)
         await client.close()
     out["peak_rss_mb"] = br.proc_status("VmHWM")
     return out
@@ -320,6 +360,11 @@ def report(res: dict[str, Any]) -> str:
         )
         top = ", ".join(f"{t['ms']:.1f} ms @{t['at_s']:.1f}s" for t in st["load"]["top_stalls"])
         lines += ["", f"longest stalls under load: {top}", f"goal (max stall < 20 ms): {goal}"]
+        for key in ("slow_callbacks", "add_only_slow_callbacks"):
+            if key in st:
+                sc = st[key]
+                lines.append(f"{key} (> {st['slow_ms']:g} ms on the loop thread): {sc['count']}")
+                lines += [f"  {m[:300]}" for m in sc["longest"][:3]]
         if st.get("query_errors"):
             lines.append(f"query errors: {st['query_errors']}")
         lines.append("")
@@ -395,6 +440,14 @@ def parse() -> argparse.Namespace:
         dest="add_only",
         action="store_false",
         help="skip the second pass of adds without queries",
+    )
+    p.add_argument(
+        "--slow-callbacks",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="stall part: run the loop in asyncio debug mode and report the callbacks that ran "
+        "longer than MS on the loop thread (debug mode slows everything a little)",
     )
     p.add_argument("--dim", type=int, default=384)
     p.add_argument("--space", default="cosine", choices=["cosine", "l2", "ip"])

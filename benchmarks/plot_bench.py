@@ -4,11 +4,11 @@
 Run by hand; needs matplotlib (the `bench` extra: ``pip install -e ".[bench]"``):
 
     python3 benchmarks/plot_bench.py bench-10k.json bench-100k.json      # PNGs into docs/img/
-    python3 benchmarks/plot_bench.py --sweep 10000,20000,100000 \\
+    python3 benchmarks/plot_bench.py --sweep 10000,20000,100000 -- \\
         --targets achroma-persistent,chromadb,usearch --selectivities 0.5,0.1,0.01,0.001
 
 With ``--sweep``, bench_records.py is run once per N (each run in its own process, its JSON
-kept in ``--sweep-dir``), with the other options passed through; then the plots are drawn from
+kept in ``--sweep-dir``), with the options after ``--`` passed to it; then the plots are drawn from
 those files. Without it, the given JSON files (one or several, at different ``--n``) are
 plotted. Writes:
 
@@ -219,13 +219,17 @@ def main() -> None:
     p.add_argument("--markdown", type=Path, help="also write the markdown tables to this file")
     p.add_argument(
         "--sweep",
-        help="comma-separated N: run bench_records.py at each (other unknown options are "
-        "passed to it, e.g. --targets, --selectivities) and plot those runs",
+        help="comma-separated N: run bench_records.py at each (options after `--` are "
+        "passed to it, e.g. -- --targets ... --selectivities ...) and plot those runs",
     )
     p.add_argument("--sweep-dir", default="bench-sweep", help="where --sweep keeps its JSON")
-    args, passthrough = p.parse_known_args()
+    argv, passthrough = sys.argv[1:], []
+    if "--" in argv:  # everything after `--` goes to bench_records.py
+        i = argv.index("--")
+        argv, passthrough = argv[:i], argv[i + 1 :]
+    args = p.parse_args(argv)
     if passthrough and not args.sweep:
-        p.error(f"unrecognized arguments: {' '.join(passthrough)}")
+        p.error("options after -- are for --sweep's bench_records.py runs")
     files = list(args.files)
     if args.sweep:
         files += sweep(args, passthrough)
