@@ -79,7 +79,13 @@ def make_vectors(n: int, n_queries: int, dim: int, seed: int) -> tuple[np.ndarra
     def sample(count: int, r: np.random.Generator) -> np.ndarray:
         z = centers[r.integers(0, len(centers), count)]
         z = z + r.standard_normal((count, latent), dtype=np.float32)
-        x = z @ proj + 0.1 * r.standard_normal((count, dim), dtype=np.float32)
+        # in place, the same values as `z @ proj + 0.1 * noise` with two N x dim arrays at
+        # most instead of four (1M x 384 float32 is 1.5 GB each)
+        x = z @ proj
+        noise = r.standard_normal((count, dim), dtype=np.float32)
+        noise *= np.float32(0.1)
+        x += noise
+        del noise
         return np.ascontiguousarray(x, dtype=np.float32)
 
     data = sample(n, np.random.default_rng(seed + 1))
@@ -96,10 +102,16 @@ def make_scalars(n: int, seed: int) -> dict[str, np.ndarray]:
         "num": np.round(rng.random(n) * 1000.0, 3),
         "tag": rng.integers(0, len(TAGS), n),
         "w": rng.integers(0, 1 << 30, (n, 4)),  # word choices of the documents
+        # a permutation of 0..n-1: {"u": {"$lt": m}} keeps exactly m records (--selectivities)
+        "u": np.random.default_rng(seed + 5).permutation(n),
     }
 
 
-def records(scal: dict[str, np.ndarray]) -> tuple[list[str], list[dict[str, Any]], list[str]]:
+def records(
+    scal: dict[str, np.ndarray], with_u: bool = False
+) -> tuple[list[str], list[dict[str, Any]], list[str]]:
+    """ids, metadatas and documents; `with_u` adds the `u` field the selectivity filters use
+    (only with --selectivities, so the default records are unchanged)."""
     n = len(scal["cat"])
     ids = [f"id{i}" for i in range(n)]
     metas = [
@@ -111,6 +123,9 @@ def records(scal: dict[str, np.ndarray]) -> tuple[list[str], list[dict[str, Any]
         }
         for i in range(n)
     ]
+    if with_u:
+        for m, u in zip(metas, scal["u"].tolist(), strict=True):
+            m["u"] = u
     w = scal["w"]
     docs = [
         f"The {WORDS_A[w[i, 0] % len(WORDS_A)]} {WORDS_N[w[i, 1] % len(WORDS_N)]} "
@@ -120,12 +135,13 @@ def records(scal: dict[str, np.ndarray]) -> tuple[list[str], list[dict[str, Any]
     return ids, metas, docs
 
 
-def exact_topk(data: np.ndarray, queries: np.ndarray, space: str, k: int) -> np.ndarray:
-    """Row indices of the exact k nearest records per query (chromadb's distance for `space`)."""
+def _topk_block(data: np.ndarray, queries: np.ndarray, space: str, k: int):
+    """(scores, column indices) of the k best columns of one block, lower score is nearer."""
     if space == "cosine":
-        d = data / np.linalg.norm(data, axis=1, keepdims=True)
+        dn = np.linalg.norm(data, axis=1)
+        dn[dn == 0] = 1.0
         q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
-        score = -(q @ d.T)
+        score = -(q @ data.T) / dn[None, :]
     elif space == "ip":
         score = -(queries @ data.T)
     elif space == "l2":
@@ -134,8 +150,62 @@ def exact_topk(data: np.ndarray, queries: np.ndarray, space: str, k: int) -> np.
         raise ValueError(space)
     k = min(k, data.shape[0])
     part = np.argpartition(score, k - 1, axis=1)[:, :k]
-    order = np.take_along_axis(score, part, 1).argsort(1)
-    return np.take_along_axis(part, order, 1)
+    return np.take_along_axis(score, part, 1), part
+
+
+def exact_topk(
+    data: np.ndarray,
+    queries: np.ndarray,
+    space: str,
+    k: int,
+    rows: np.ndarray | None = None,
+    block: int = 131_072,
+    query_block: int = 256,
+) -> np.ndarray:
+    """Row indices of the exact k nearest records per query (chromadb's distance for `space`),
+    among `rows` if given (else all rows), ordered nearest first. Runs over blocks of at most
+    `block` records and `query_block` queries, keeping a running top k, so the memory is
+    bounded (about 128 MiB of scores) whatever N is: 1M x 384 records take no copy of the
+    data and no N x queries score matrix."""
+    rows = np.arange(data.shape[0]) if rows is None else np.asarray(rows)
+    k = min(k, len(rows))
+    out = np.empty((len(queries), k), dtype=np.int64)
+    for qs in range(0, len(queries), query_block):
+        q = queries[qs : qs + query_block]
+        best_s = np.full((len(q), 0), np.inf, dtype=np.float64)
+        best_i = np.empty((len(q), 0), dtype=np.int64)
+        for bs in range(0, len(rows), block):
+            r = rows[bs : bs + block]
+            # a contiguous slice is a view; a scattered subset is copied one block at a time
+            contiguous = len(r) and r[-1] - r[0] == len(r) - 1 and (np.diff(r) == 1).all()
+            d = data[r[0] : r[-1] + 1] if contiguous else data[r]
+            sc, part = _topk_block(d, q, space, k)
+            best_s = np.concatenate([best_s, sc.astype(np.float64)], axis=1)
+            best_i = np.concatenate([best_i, r[part]], axis=1)
+            if best_s.shape[1] > k:
+                keep = np.argpartition(best_s, k - 1, axis=1)[:, :k]
+                best_s = np.take_along_axis(best_s, keep, 1)
+                best_i = np.take_along_axis(best_i, keep, 1)
+        order = best_s.argsort(1, kind="stable")
+        out[qs : qs + len(q)] = np.take_along_axis(best_i, order, 1)
+    return out
+
+
+def parse_selectivities(spec: str | None) -> list[float]:
+    if not spec:
+        return []
+    out = [float(x) for x in spec.split(",") if x.strip()]
+    for x in out:
+        if not 0.0 < x <= 1.0:
+            raise ValueError(f"selectivity {x} is not in (0, 1]")
+    return out
+
+
+def selectivity_filters(n: int, sels: list[float]) -> list[tuple[str, float, dict[str, Any]]]:
+    """(key, selectivity, where) per requested selectivity: the `u` field is a seeded
+    permutation of 0..N-1, so `{"u": {"$lt": round(s * N)}}` keeps exactly round(s * N)
+    records, spread uniformly over the data."""
+    return [(f"s{i}", s, {"u": {"$lt": max(1, round(s * n))}}) for i, s in enumerate(sels)]
 
 
 def prepare(args: argparse.Namespace, npz: Path) -> None:
@@ -146,7 +216,10 @@ def prepare(args: argparse.Namespace, npz: Path) -> None:
     fq = queries[: args.filter_queries]
     for name, field, value in (("f10", "cat", 3), ("f01", "sel", 7)):
         rows = np.flatnonzero(scal[field] == value)
-        gt[f"gt_{name}"] = rows[exact_topk(data[rows], fq, args.space, K)]
+        gt[f"gt_{name}"] = exact_topk(data, fq, args.space, K, rows=rows)
+    for key, _, where in selectivity_filters(args.n, parse_selectivities(args.selectivities)):
+        rows = np.flatnonzero(scal["u"] < where["u"]["$lt"])
+        gt[f"gt_{key}"] = exact_topk(data, fq, args.space, K, rows=rows)
     np.savez(npz, data=data, queries=queries, **scal, **gt)
     log(
         f"data: n={args.n} dim={args.dim} space={args.space}, "
@@ -352,7 +425,10 @@ class UsearchTarget:
         from usearch.index import search
 
         ((field, value),) = where.items()
-        rows = np.flatnonzero(self.columns[field] == value)
+        if isinstance(value, dict):  # {"$lt": m}, the selectivity filters
+            rows = np.flatnonzero(self.columns[field] < value["$lt"])
+        else:
+            rows = np.flatnonzero(self.columns[field] == value)
         if len(rows) == 0:
             return np.empty((len(q), 0), dtype=np.int64)
         m = search(self.data[rows], q, min(K, len(rows)), self.metric, exact=True)
@@ -391,8 +467,9 @@ async def run_single(args: argparse.Namespace) -> dict[str, Any]:
     path = Path(args.path)
     z = np.load(args.data)
     data, queries = z["data"], z["queries"]
-    scal = {k: z[k] for k in ("cat", "sel", "num", "tag", "w")}
-    ids, metas, docs = records(scal)
+    scal = {k: z[k] for k in ("cat", "sel", "num", "tag", "w", "u")}
+    sel_filters = selectivity_filters(len(scal["cat"]), parse_selectivities(args.selectivities))
+    ids, metas, docs = records(scal, with_u=bool(sel_filters))
     n = len(ids)
     rng = np.random.default_rng(args.seed + 4)
     get_sets = [
@@ -406,7 +483,7 @@ async def run_single(args: argparse.Namespace) -> dict[str, Any]:
     t.import_lib()
     out["import_s"] = time.perf_counter() - t0
     if isinstance(t, UsearchTarget):
-        t.data, t.columns = data, {"cat": scal["cat"], "sel": scal["sel"]}
+        t.data, t.columns = data, {"cat": scal["cat"], "sel": scal["sel"], "u": scal["u"]}
     await t.create(path)
 
     # add, in batches
@@ -476,6 +553,33 @@ async def run_single(args: argparse.Namespace) -> dict[str, Any]:
             f"{name}: where={where} p50 {out[f'{key}_p50_ms']:.2f} ms, "
             f"recall {out[f'{key}_recall']:.3f}"
         )
+
+    # the --selectivities filters: p50 and recall per selectivity
+    sel_out = []
+    for key, s, where in sel_filters:
+        await t.query(fq[:1], where)
+        lat, rows = [], []
+        for i in range(len(fq)):
+            t0 = time.perf_counter()
+            res = await t.query(fq[i : i + 1], where)
+            lat.append(time.perf_counter() - t0)
+            rows += t.result_rows(res)
+        sel_out.append(
+            {
+                "selectivity": s,
+                "matches": int(where["u"]["$lt"]),
+                "where": where,
+                "p50_ms": pct(lat, 50) * 1e3,
+                "p99_ms": pct(lat, 99) * 1e3,
+                "recall": recall(rows, z[f"gt_{key}"]),
+            }
+        )
+        log(
+            f"{name}: selectivity {s:g} ({where}) p50 {sel_out[-1]['p50_ms']:.2f} ms, "
+            f"recall {sel_out[-1]['recall']:.3f}"
+        )
+    if sel_out:
+        out["selectivity"] = sel_out
 
     # get 100 ids
     await t.get(get_sets[0])
@@ -607,6 +711,34 @@ def table(results: dict[str, dict[str, Any]], baselines: str) -> str:
     return "\n".join(out)
 
 
+def selectivity_table(results: dict[str, dict[str, Any]]) -> str:
+    """Filtered query p50 ms / recall@10 per target and --selectivities value."""
+    sels: list[float] = []
+    for r in results.values():
+        for e in r.get("selectivity", []):
+            if e["selectivity"] not in sels:
+                sels.append(e["selectivity"])
+    heads = ["target"] + [f"{s:g}: p50 ms / rec" for s in sels]
+    rows = []
+    for name, r in results.items():
+        by = {e["selectivity"]: e for e in r.get("selectivity", [])}
+        cells = [name]
+        for s in sels:
+            e = by.get(s)
+            cells.append("-" if e is None else f"{e['p50_ms']:.2f} / {e['recall']:.3f}")
+        rows.append(cells)
+    width = [max(len(h), *(len(c[i]) for c in rows)) for i, h in enumerate(heads)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, width, strict=True))
+        )
+
+    lines = [line(heads), "  ".join("-" * w for w in width)] + [line(c) for c in rows]
+    return 'where={"u": {"$lt": round(s * N)}}, selectivity s\n' + "\n".join(lines)
+
+
 def child_cmd(
     args: argparse.Namespace, mode: str, target: str, npz: Path, path: Path, out: Path
 ) -> list[str]:
@@ -626,6 +758,8 @@ def child_cmd(
         cmd += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
     if args.minimal_include:
         cmd.append("--minimal-include")
+    if args.selectivities:
+        cmd += ["--selectivities", args.selectivities]
     return cmd
 
 
@@ -695,6 +829,9 @@ def main_driver(args: argparse.Namespace) -> None:
         f"include={'distances' if args.minimal_include else 'default'}"
     )
     print(table(results, args.baseline))
+    if parse_selectivities(args.selectivities):
+        print()
+        print(selectivity_table(results))
     if args.json:
         meta = {
             "args": {k: v for k, v in vars(args).items() if k not in ("single", "cold")},
@@ -744,6 +881,12 @@ def parse() -> argparse.Namespace:
         "--minimal-include",
         action="store_true",
         help='query with include=["distances"] instead of the default include',
+    )
+    p.add_argument(
+        "--selectivities",
+        help="comma-separated shares of the records a filter keeps, e.g. 0.5,0.1,0.01,0.001: "
+        'adds a field u to every record and times where={"u": {"$lt": round(s * N)}} for each '
+        "(p50, p99 and recall@10 in the JSON's `selectivity` list)",
     )
     p.add_argument("--json", help="also write all figures to this JSON file")
     p.add_argument("--tmp", default="/tmp", help="parent of the temporary directory")
