@@ -51,6 +51,7 @@ TARGETS: dict[str, tuple[str, str, bool]] = {
     "chromadb": ("chromadb", "sync-persistent", True),
     "chromadb-ephemeral": ("chromadb", "sync-ephemeral", False),
     "usearch": ("usearch", "index", True),
+    "floor": ("usearch", "index+sqlite", True),
 }
 DEFAULT_TARGETS = "achroma-persistent,achroma-ephemeral,achroma-async,chromadb,usearch"
 
@@ -453,7 +454,67 @@ class UsearchTarget:
         return path / "index.usearch"
 
 
+class FloorTarget(UsearchTarget):
+    """Issue 16's floor for a single query: the bare usearch index, plus each record's id,
+    document and metadata (JSON) in a plain SQLite table; an unfiltered query searches the
+    index and fetches (and decodes) its hits' rows from SQLite, both inline. Filtered
+    queries and `get` are the bare index's."""
+
+    def __init__(self, name: str, args: argparse.Namespace) -> None:
+        super().__init__(name, args)
+        self.db: Any = None
+
+    def _connect(self, path: Path) -> None:
+        import sqlite3
+
+        path.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path / "rows.sqlite3", isolation_level=None)
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS rows "
+            "(key INTEGER PRIMARY KEY, id TEXT, document TEXT, metadata TEXT)"
+        )
+
+    async def create(self, path: Path) -> None:
+        await super().create(path)
+        self._connect(path)
+
+    async def reopen(self, path: Path) -> None:
+        await super().reopen(path)
+        self._connect(path)
+
+    async def add(
+        self, ids: list[str], embs: np.ndarray, metas: list[dict], docs: list[str]
+    ) -> None:
+        await super().add(ids, embs, metas, docs)
+        self.db.execute("BEGIN")
+        self.db.executemany(
+            "INSERT INTO rows VALUES (?, ?, ?, ?)",
+            [(int(i[2:]), i, d, json.dumps(m)) for i, d, m in zip(ids, docs, metas, strict=True)],
+        )
+        self.db.execute("COMMIT")
+
+    async def query(self, q: np.ndarray, where: dict | None = None) -> Any:
+        if where is not None or q.ndim > 1 and len(q) > 1:
+            return await super().query(q, where)
+        keys = np.asarray(self.index.search(q, K).keys).reshape(-1).tolist()
+        marks = ", ".join("?" * len(keys))
+        rows = self.db.execute(
+            f"SELECT key, id, document, metadata FROM rows WHERE key IN ({marks})", keys
+        ).fetchall()
+        by_key = {r[0]: (r[1], r[2], json.loads(r[3])) for r in rows}
+        return np.array([[k for k in keys if k in by_key]])
+
+    async def close(self) -> None:
+        await super().close()
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+
 def make_target(name: str, args: argparse.Namespace) -> Any:
+    if name == "floor":
+        return FloorTarget(name, args)
     if name == "usearch":
         return UsearchTarget(name, args)
     return ChromaTarget(name, args)
