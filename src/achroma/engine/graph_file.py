@@ -37,6 +37,7 @@ import struct
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import anyio
 import numpy as np
 import numpy.typing as npt
 
@@ -160,38 +161,55 @@ class GraphFile:
         A live slot whose record was deleted after the save, or whose vector was changed,
         has no such vector: its row is left zero and its key listed in `missing`. Catching
         the index up from SQLite removes (or replaces) every one deleted or rewritten since
-        the save; the caller must make sure none is left (`VectorIndex.stale_left`)."""
-        # One buffer, filled in place, that USearch then copies the index from.
-        start = _MATRIX.size
-        end = start + self.rows * self.row_bytes
-        buffer = np.zeros(end + len(self.rest), dtype=np.uint8)
-        buffer[:start] = np.frombuffer(_MATRIX.pack(self.rows, self.row_bytes), dtype=np.uint8)
-        buffer[end:] = np.frombuffer(self.rest, dtype=np.uint8)
-        matrix = buffer[start:end].reshape(self.rows, self.row_bytes)
-        if len(self.kept):
-            matrix[self.kept.astype(np.int64)] = self.kept_rows.reshape(-1, self.row_bytes)
-        live = np.flatnonzero(self.keys != FREE_KEY)
-        order = live[np.argsort(self.keys[live], kind="stable")]
-        sorted_keys = self.keys[order]
-        found = np.zeros(self.rows, dtype=bool)
-        found[self.keys == FREE_KEY] = True
+        the save; the caller must make sure none is left (`VectorIndex.stale_left`).
+
+        The array work runs on worker threads, a slice at a time: at a million vectors it
+        takes seconds, which the event loop must not wait through."""
+        assembly = await anyio.to_thread.run_sync(_Assembly, self)
         last = 0
         while True:
             keys, vectors = await source(last, slice_rows)
             if len(keys) == 0:
                 break
             last = int(keys[-1])
-            at = np.searchsorted(sorted_keys, keys)
-            hit = at < len(sorted_keys)
-            hit[hit] = sorted_keys[at[hit]] == keys[hit]
-            if vectors.dtype != np.float32 or vectors.shape[1] * 4 != self.row_bytes:
-                raise GraphFileError("the vectors do not fit the graph's rows")
-            slots = order[at[hit]]
-            rows = canonical(vectors[hit])
-            same = _row_hashes(rows.view(np.uint8), self.row_bytes) == self.hashes[slots]
-            slots, rows = slots[same], rows[same]  # else: not the vector the graph was built on
-            matrix[slots] = rows.view(np.uint8).reshape(len(slots), self.row_bytes)
-            found[slots] = True
-        missing = np.flatnonzero(~found)
-        self.missing = self.keys[missing]
-        return buffer
+            await anyio.to_thread.run_sync(assembly.place, keys, vectors)
+        self.missing = self.keys[np.flatnonzero(~assembly.found)]
+        return assembly.buffer
+
+
+class _Assembly:
+    """The serialization being filled in by `GraphFile.assemble`."""
+
+    def __init__(self, graph: GraphFile) -> None:
+        self.graph = graph
+        # One buffer, filled in place, that USearch then copies the index from.
+        start = _MATRIX.size
+        end = start + graph.rows * graph.row_bytes
+        self.buffer = np.zeros(end + len(graph.rest), dtype=np.uint8)
+        self.buffer[:start] = np.frombuffer(
+            _MATRIX.pack(graph.rows, graph.row_bytes), dtype=np.uint8
+        )
+        self.buffer[end:] = np.frombuffer(graph.rest, dtype=np.uint8)
+        self.matrix = self.buffer[start:end].reshape(graph.rows, graph.row_bytes)
+        if len(graph.kept):
+            self.matrix[graph.kept.astype(np.int64)] = graph.kept_rows.reshape(-1, graph.row_bytes)
+        live = np.flatnonzero(graph.keys != FREE_KEY)
+        self.order = live[np.argsort(graph.keys[live], kind="stable")]
+        self.sorted_keys = graph.keys[self.order]
+        self.found = np.zeros(graph.rows, dtype=bool)
+        self.found[graph.keys == FREE_KEY] = True
+
+    def place(self, keys: Keys, vectors: Vectors) -> None:
+        """Put the vectors of `keys` (records in SQLite) into their slots."""
+        graph, sorted_keys = self.graph, self.sorted_keys
+        at = np.searchsorted(sorted_keys, keys)
+        hit = at < len(sorted_keys)
+        hit[hit] = sorted_keys[at[hit]] == keys[hit]
+        if vectors.dtype != np.float32 or vectors.shape[1] * 4 != graph.row_bytes:
+            raise GraphFileError("the vectors do not fit the graph's rows")
+        slots = self.order[at[hit]]
+        rows = canonical(vectors[hit])
+        same = _row_hashes(rows.view(np.uint8), graph.row_bytes) == graph.hashes[slots]
+        slots, rows = slots[same], rows[same]  # else: not the vector the graph was built on
+        self.matrix[slots] = rows.view(np.uint8).reshape(len(slots), graph.row_bytes)
+        self.found[slots] = True
