@@ -130,3 +130,28 @@ async def test_a_write_is_seen_by_the_next_inline_read(tmp_path: Path) -> None:
             assert hit["ids"] == [[f"r{i}"]]
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize("size", [3, 300])  # 300: checked on a worker thread
+async def test_a_large_bad_batch_fails_as_a_small_one_and_writes_nothing(
+    tmp_path: Path, size: int
+) -> None:
+    client = await achroma.AsyncPersistentClient(path=str(tmp_path))
+    try:
+        collection = await client.create_collection("offloop", embedding_function=None)
+        metadatas: list[dict[str, object]] = [{"n": i} for i in range(size)]
+        metadatas[-1] = {"n": [1, "mixed"]}
+        with pytest.raises(ValueError, match="metadata") as small_or_large:
+            await collection.add(
+                ids=[str(i) for i in range(size)],
+                embeddings=np.ones((size, 4), dtype=np.float32),
+                metadatas=metadatas,  # type: ignore[arg-type]
+            )
+        assert type(small_or_large.value).__name__ in {"ValueError", "InvalidArgumentError"}
+        assert await collection.count() == 0
+        await collection.add(
+            ids=[str(i) for i in range(size)], embeddings=np.ones((size, 4), dtype=np.float32)
+        )
+        assert await collection.count() == size
+    finally:
+        await client.close()
