@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, TypeAlias, TypeVar, Union
 from uuid import UUID
 
-import anyio
 import numpy as np
 import numpy.typing as npt
 
@@ -58,6 +57,7 @@ from achroma.api.validation import (
     validate_collection_name,
 )
 from achroma.backend.base import Backend
+from achroma.core import off_loop
 from achroma.core.filters import check_sendable, parse_where, parse_where_document
 from achroma.core.models import (
     CollectionModel,
@@ -354,16 +354,10 @@ class AsyncCollection:
         images: Any,
         uris: Any,
     ) -> RecordBatch:
-        # A large batch is checked on a worker thread: checking thousands of records takes
-        # longer than the event loop may stall (the GIL still lets the loop run beside it).
-        off_loop = isinstance(ids, list) and len(ids) > OFF_LOOP_RECORDS
-
-        async def run(fn: Callable[..., T], *args: Any) -> T:
-            return await anyio.to_thread.run_sync(fn, *args) if off_loop else fn(*args)
-
+        size = len(ids) if isinstance(ids, list) else 1  # (a large batch: off the loop)
         with errors_in(op):
-            checked = await run(
-                _checked_inputs, op, ids, embeddings, metadatas, documents, images, uris
+            checked = await off_loop.for_batch(
+                size, _checked_inputs, op, ids, embeddings, metadatas, documents, images, uris
             )
             id_list, vectors, metadata_list, document_list, image_list, uri_list = checked
             if vectors is None:
@@ -373,8 +367,8 @@ class AsyncCollection:
                 if op != "update" or inputs.documents is not None or inputs.images is not None:
                     vectors = await self._embed(inputs, EMBEDDABLE[op])
             metadata_list = await self._with_sparse_embeddings(metadata_list, document_list)
-        return await run(
-            _checked_batch, op, id_list, vectors, metadata_list, document_list, uri_list
+        return await off_loop.for_batch(
+            size, _checked_batch, op, id_list, vectors, metadata_list, document_list, uri_list
         )
 
     async def _with_sparse_embeddings(
@@ -586,10 +580,6 @@ class AsyncCollection:
         validate_collection_name(new_name)
         model = await self._backend.fork_collection(self._model, new_name)
         return AsyncCollection(self._backend, model, self.embedding_function, self.data_loader)
-
-
-# Batches of more records than this are checked on a worker thread (see `_prepare`).
-OFF_LOOP_RECORDS = 256
 
 
 def _checked_inputs(

@@ -7,17 +7,15 @@ are planned by `planner` and carried out by `executor`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
-import anyio
 import numpy as np
 
 from achroma._version import __version__
 from achroma.backend.base import Backend
-from achroma.core import schema_rules
+from achroma.core import off_loop, schema_rules
 from achroma.core.defaults import DEFAULT_DATABASE, DEFAULT_TENANT
 from achroma.core.models import (
     CollectionModel,
@@ -44,8 +42,6 @@ from achroma.errors import (
     InternalError,
     NotFoundError,
 )
-
-T = TypeVar("T")
 
 # Chroma's embedded client reports this limit (SQLite's bound-variable limit / 6).
 MAX_BATCH_SIZE = 5461
@@ -261,7 +257,7 @@ class LocalBackend(Backend):
                 if batch.embeddings is not None:
                     dimension = check_dimension(dimension, batch.embeddings.shape[1])
                 existing = await records.existing(db, cid, batch.ids)
-                plan = await _off_loop(
+                plan = await off_loop.for_batch(
                     len(batch), plan_write, batch, existing, insert_new, change_existing
                 )
                 schema = await catalog.collection_schema(db, cid)
@@ -368,18 +364,6 @@ def _distinct_values(metadatas: list[dict[str, Any] | None] | None) -> list[dict
 def _deleted_count(keys: list[int], request: DeleteRequest) -> int:
     """Chroma reports the number of ids asked for when deleting by ids alone."""
     return len(keys) if request.filter.has_predicate else len(request.filter.ids or [])
-
-
-# Planning a write of more records than this runs on a worker thread: encoding thousands of
-# records' metadata would stall the event loop for longer than its budget (20 ms).
-OFF_LOOP_RECORDS = 256
-
-
-async def _off_loop(size: int, fn: Callable[..., T], *args: Any) -> T:
-    """`fn(*args)`, on a worker thread when the batch has more than OFF_LOOP_RECORDS."""
-    if size > OFF_LOOP_RECORDS:
-        return await anyio.to_thread.run_sync(fn, *args)
-    return fn(*args)
 
 
 def _check_batch_size(size: int) -> None:
