@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -138,8 +139,50 @@ def slow_summary(h: SlowCallbacks) -> dict[str, Any]:
     return {"count": len(items), "longest": [m[:400] for m in items[:5]]}
 
 
+class GcPauses:
+    """Times every garbage-collection pass (`gc.callbacks`), so a stall can be matched to the
+    collector: a gen-2 pass walks every tracked object of the process, the caller's too."""
+
+    def __init__(self) -> None:
+        self.passes: list[tuple[float, float, int]] = []  # (end, seconds, generation)
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        now = time.perf_counter()
+        if phase == "start":
+            self._start = now
+        else:
+            self.passes.append((now, now - self._start, info["generation"]))
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+    def summary(self, ticker: Ticker) -> dict[str, Any]:
+        """The longest passes, and for each of the ticker's top stalls the GC time inside it."""
+        t0 = ticker.at[0] if ticker.at else 0.0
+        longest = sorted(self.passes, key=lambda p: p[1], reverse=True)[:5]
+        stalls = []
+        for i in np.argsort(ticker.stalls)[::-1][:5].tolist():
+            end, stall = ticker.at[i], ticker.stalls[i]
+            inside = sum(d for e, d, _ in self.passes if end - stall - ticker.tick <= e <= end)
+            stalls.append({"stall_ms": stall * 1e3, "gc_ms": inside * 1e3})
+        gen2 = [d for _, d, g in self.passes if g == 2]
+        return {
+            "passes": len(self.passes),
+            "gen2_passes": len(gen2),
+            "gen2_max_ms": max(gen2, default=0.0) * 1e3,
+            "longest": [{"ms": d * 1e3, "gen": g, "at_s": e - t0} for e, d, g in longest],
+            "top_stalls": stalls,
+        }
+
+
 async def part_stall(args: argparse.Namespace, path: Path) -> dict[str, Any]:
     data, queries, ids, metas, docs = load(args, args.n)
+    gc_pauses = GcPauses()
     slow = None
     if args.slow_callbacks:
         loop = asyncio.get_running_loop()
@@ -196,9 +239,11 @@ async def part_stall(args: argparse.Namespace, path: Path) -> dict[str, Any]:
             i += 1
 
     ticker = Ticker().start()
-    add_s, _ = await asyncio.gather(adder(), querier())
+    with gc_pauses:
+        add_s, _ = await asyncio.gather(adder(), querier())
     load_stats = await ticker.stop()
     out["load"] = load_stats
+    out["gc"] = gc_pauses.summary(ticker)
     if slow is not None:
         out["slow_callbacks"] = slow_summary(slow)
         slow.items.clear()
@@ -360,6 +405,13 @@ def report(res: dict[str, Any]) -> str:
         )
         top = ", ".join(f"{t['ms']:.1f} ms @{t['at_s']:.1f}s" for t in st["load"]["top_stalls"])
         lines += ["", f"longest stalls under load: {top}", f"goal (max stall < 20 ms): {goal}"]
+        if "gc" in st:
+            g = st["gc"]
+            inside = ", ".join(f"{t['stall_ms']:.1f}/{t['gc_ms']:.1f}" for t in g["top_stalls"])
+            lines.append(
+                f"GC passes: {g['passes']:,} ({g['gen2_passes']} of gen 2, longest "
+                f"{g['gen2_max_ms']:.1f} ms); top stalls / GC ms inside them: {inside}"
+            )
         for key in ("slow_callbacks", "add_only_slow_callbacks"):
             if key in st:
                 sc = st[key]
