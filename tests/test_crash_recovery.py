@@ -191,6 +191,30 @@ def test_index_is_saved_during_a_long_stream_of_writes(
     client.close()
 
 
+def test_a_growing_index_is_saved_each_time_it_doubles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash replays at most about half of the index from SQLite, however long the stream
+    of adds (the saved generation is never left behind at the first save)."""
+    from achroma.engine import index
+    from achroma.engine.index_files import IndexFiles
+
+    monkeypatch.setattr(index, "SAVE_AFTER", 100)
+    client = achroma.PersistentClient(tmp_path)
+    col = client.create_collection("idx", embedding_function=None)
+    rng = np.random.default_rng(6)
+    saved = []
+    for batch in range(1, 21):
+        col.add(ids=[f"{batch}-{i}" for i in range(60)], embeddings=rng.standard_normal((60, DIM)))
+        col.count()
+        files = IndexFiles(tmp_path / "indexes", str(col.id))
+        saved.append(files.saved_seq())
+    client.close()
+    # 60 vectors a batch: saved at 120, 240, 480 and 960 vectors (batches 2, 4, 8 and 16)
+    assert saved[-1] >= 10, saved
+    assert sorted(set(saved)) == [0, 2, 4, 8, 16], saved
+
+
 def test_a_failed_index_update_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -204,9 +204,10 @@ class VectorIndex:
     @property
     def save_due(self) -> bool:
         """Whether enough changed that replaying them after a crash would cost more than a
-        save: at least SAVE_AFTER vectors and at least the index's size (so saves stay
-        amortised O(1) per added vector)."""
-        return self.files is not None and self.unsaved >= max(SAVE_AFTER, len(self))
+        save: at least SAVE_AFTER vectors and at least as many as the save before held (so
+        a growing index is saved each time it doubles, amortised O(1) per added vector)."""
+        saved = max(0, len(self) - self.unsaved)
+        return self.files is not None and self.unsaved >= max(SAVE_AFTER, saved)
 
     # --- changes (callers hold `lock.write()`) ---
 
