@@ -18,7 +18,9 @@ plotted. Writes:
   entries (``--selectivities``), or else their two fixed filters (10% and 0.1%);
 - ``filter_p50_vs_selectivity.png``: the same filtered queries' p50 latency.
 
-and prints the figures as markdown tables (``--markdown FILE`` also writes them to FILE).
+and prints the figures as markdown tables (each run's main table, with its query p50 against the
+run's `--baseline` targets and its add rate against `usearch`, then the plotted points;
+``--markdown FILE`` also writes them to FILE).
 """
 
 from __future__ import annotations
@@ -40,7 +42,25 @@ STYLE = {
     "chromadb": ("tab:orange", "s"),
     "chromadb-ephemeral": ("tab:brown", "P"),
     "usearch": ("tab:gray", "^"),
+    "floor": ("black", "x"),
 }
+# The main table's columns: (JSON key, heading, format)
+MAIN_COLUMNS = (
+    ("add_rps", "add rec/s", "{:,.0f}"),
+    ("query_p50_ms", "query p50 ms", "{:.2f}"),
+    ("query_p99_ms", "query p99 ms", "{:.2f}"),
+    ("query_hand_offs", "hops/q", "{:.0f}"),
+    ("count_p50_ms", "count() ms", "{:.3f}"),
+    ("batch_qps", "batch q/s", "{:,.0f}"),
+    ("recall", "recall@10", "{:.3f}"),
+    ("f10_p50_ms", "10% filter p50 ms", "{:.2f}"),
+    ("f01_p50_ms", "0.1% filter p50 ms", "{:.2f}"),
+    ("get100_p50_ms", "get 100 ids ms", "{:.2f}"),
+    ("cold_open_s", "cold open s", "{:.3f}"),
+    ("cold_first_query_ms", "first query ms", "{:.1f}"),
+    ("peak_rss_mb", "peak RSS MB", "{:,.0f}"),
+    ("disk_mb", "disk MB", "{:,.1f}"),
+)
 
 
 def load(paths: list[Path]) -> list[dict[str, Any]]:
@@ -164,9 +184,38 @@ def plot_filters(runs: list[dict[str, Any]], out: Path, plt: Any, which: str) ->
     return path
 
 
+def main_table(run: dict[str, Any]) -> list[str]:
+    """Every target's figures at one N, with the query p50 against each baseline of the run."""
+    results = run["results"]
+    baselines = [b for b in (run["meta"]["args"].get("baseline") or "").split(",") if b in results]
+    bare = results.get("usearch", {}).get("add_rps")
+    heads = [h for _, h, _ in MAIN_COLUMNS]
+    heads[2:2] = [f"/ {b}" for b in baselines]
+    if bare:
+        heads[1:1] = ["add / usearch"]
+    lines = [f"| target | {' | '.join(heads)} |", "|---|" + "---:|" * len(heads)]
+    for t, r in results.items():
+        if "error" in r:
+            lines.append(f"| `{t}` | failed |")
+            continue
+        cells = [fmt.format(r[k]) if r.get(k) is not None else "-" for k, _, fmt in MAIN_COLUMNS]
+        ratios = []
+        for b in baselines:
+            base = results[b].get("query_p50_ms")
+            ratios.append(f"{r['query_p50_ms'] / base:.2f}x" if base else "-")
+        cells[2:2] = ratios
+        if bare:
+            cells[1:1] = [f"{r['add_rps'] / bare:.2f}x" if r.get("add_rps") else "-"]
+        lines.append(f"| `{t}` | {' | '.join(cells)} |")
+    return lines
+
+
 def markdown(runs: list[dict[str, Any]]) -> str:
     ts = targets_of(runs)
-    lines = ["Single-query p50 ms:", ""]
+    lines = []
+    for d in runs:
+        lines += [f"All figures at N={fmt_n(d['_n'])}:", "", *main_table(d), ""]
+    lines += ["Single-query p50 ms:", ""]
     lines.append("| target | " + " | ".join(f"N={fmt_n(d['_n'])}" for d in runs) + " |")
     lines.append("|---|" + "---:|" * len(runs))
     for t in ts:
