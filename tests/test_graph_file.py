@@ -140,6 +140,50 @@ async def test_a_vector_that_is_not_the_one_saved_is_never_served(tmp_path: Path
     assert loaded.stale_left()  # the owner rebuilds it
 
 
+async def test_assembling_in_many_slices_checks_every_row(tmp_path: Path) -> None:
+    ks, vs = np.arange(1, N + 1, dtype=np.uint64), data(N)
+    vs[5, :3] = 0.0
+    files = IndexFiles(tmp_path, "c")
+    index = await filled(files, ks, vs)
+    async with index.lock.read():
+        await index.save()
+    stored = vs.copy()
+    stored[5, :3] = -0.0  # equal to the graph's 0.0: not a change
+    changed = [7, 1000, 2999]  # in the first slice, a later one and the last
+    stored[changed] += np.float32(0.5)
+    added = np.arange(N + 1, N + 301, dtype=np.uint64)  # records the graph never had
+    source = source_of(np.concatenate([ks, added]), np.vstack([stored, data(300, seed=4)]))
+    saved = files.load(DIM, "cosine")
+    assert saved is not None and saved.stripped is not None
+    assembled = await saved.stripped.assemble(source, 170)
+    assert sorted(saved.stripped.missing.tolist()) == [int(ks[i]) for i in changed]
+    whole = np.frombuffer(bytes(index._graph.save()), dtype=np.uint8)
+    rows = whole[8 : 8 + N * DIM * 4].reshape(N, DIM * 4).copy()
+    rows[np.isin(saved.stripped.keys, ks[changed])] = 0  # left zero: stale
+    np.testing.assert_array_equal(assembled[8 : 8 + N * DIM * 4].reshape(N, -1), rows)
+
+
+async def test_a_failed_read_fails_the_assembly(tmp_path: Path) -> None:
+    ks, vs = np.arange(1, N + 1, dtype=np.uint64), data(N)
+    files = IndexFiles(tmp_path, "c")
+    index = await filled(files, ks, vs)
+    async with index.lock.read():
+        await index.save()
+    inner = source_of(ks, vs)
+
+    async def failing(after_key: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        if after_key >= 1000:
+            raise RuntimeError("the read failed")
+        return await inner(after_key, limit)
+
+    saved = files.load(DIM, "cosine")
+    assert saved is not None and saved.stripped is not None
+    with pytest.raises(RuntimeError, match="the read failed"):
+        await saved.stripped.assemble(failing, 500)
+    loaded = VectorIndex(DIM, {"space": "cosine"}, files)
+    assert not await loaded.load(failing)  # the owner rebuilds it from SQLite
+
+
 def _nearest_ids(path: Path, queries: np.ndarray) -> tuple[list[list[str]], list[list[float]]]:
     client = achroma.PersistentClient(path=path)
     try:

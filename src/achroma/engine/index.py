@@ -63,8 +63,10 @@ MAX_WIDENING = 4.0
 # A rebuild adds its vectors in slices this big (it can be abandoned between slices).
 BUILD_SLICE = 4096
 
-# Loading a graph file reads vectors from SQLite in slices of this many rows.
-LOAD_SLICE = 20_000
+# Loading a graph file reads vectors from SQLite in slices of about this many bytes: small
+# enough for a slice and its copies to stay in the CPU's cache (measured: twice as fast as
+# 20k rows of 384 dimensions a slice).
+LOAD_SLICE_BYTES = 3 << 20
 
 # Chroma's space names and the USearch metrics that report the same distances.
 METRICS = {"l2": "l2sq", "cosine": "cos", "ip": "ip"}
@@ -153,7 +155,8 @@ class VectorIndex:
             groups = VectorGroups.from_arrays(saved.groups)
             graph = saved.graph
             if saved.stripped is not None:
-                data = await saved.stripped.assemble(source, LOAD_SLICE)
+                slice_rows = max(1, LOAD_SLICE_BYTES // (4 * self.dimension))
+                data = await saved.stripped.assemble(source, slice_rows)
                 graph = await anyio.to_thread.run_sync(_restored, data)
                 stale = saved.stripped.missing
                 # A group lives on under another record when its node's goes: that node
