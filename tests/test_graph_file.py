@@ -4,6 +4,7 @@ earlier versions still open; nodes whose records changed after the save never su
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import shutil
@@ -16,6 +17,7 @@ import pytest
 
 import achroma
 from achroma.engine import graph_file
+from achroma.engine import index as index_module
 from achroma.engine.graph_file import GraphFile, VectorSource
 from achroma.engine.index import VectorIndex
 from achroma.engine.index_files import HEAD_BYTES, IndexFiles
@@ -75,6 +77,31 @@ async def test_a_saved_graph_holds_no_live_vectors_and_reloads_identically(tmp_p
     before, after = await results(index, queries), await results(loaded, queries)
     assert before[0] == after[0]
     np.testing.assert_array_equal(before[1], after[1])
+
+
+async def test_a_loaded_graph_is_viewed_until_its_first_write(tmp_path: Path) -> None:
+    ks, vs = np.arange(1, N + 1, dtype=np.uint64), data(N)
+    files = IndexFiles(tmp_path, "c")
+    index = await filled(files, ks, vs)
+    async with index.lock.read():
+        await index.save()
+    loaded = VectorIndex(DIM, {"space": "cosine"}, files)
+    assert await loaded.load(source_of(ks, vs))
+    viewed = loaded._graph
+    gc.collect()
+    assert viewed in index_module._BACKING  # the buffer it reads lives as long as it does
+    queries = data(50, seed=9)
+    assert (await results(loaded, queries))[0] == (await results(index, queries))[0]
+    new = data(1, seed=21)
+    async with loaded.lock.write():
+        await loaded.remove(ks[:10])
+        await loaded.upsert(np.asarray([N + 1], dtype=np.uint64), new)
+    assert loaded._graph is not viewed
+    del viewed
+    gc.collect()
+    found, distances = await results(loaded, np.vstack([new, vs[:10]]))
+    assert found[0][0] == N + 1 and distances[0][0] < 1e-5
+    assert not {k for row in found for k in row} & set(range(1, 11))
 
 
 def save_format_2(files: IndexFiles, index: VectorIndex) -> None:
