@@ -8,6 +8,7 @@ import gc
 import io
 import json
 import shutil
+import sqlite3
 import uuid
 import zlib
 from pathlib import Path
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 import achroma
-from achroma.engine import graph_file
+from achroma.engine import graph_file, reads, records
 from achroma.engine import index as index_module
 from achroma.engine.graph_file import GraphFile, VectorSource
 from achroma.engine.index import VectorIndex
@@ -262,6 +263,30 @@ def test_a_graph_saved_before_deletes_and_updates_is_caught_up(tmp_path: Path) -
     assert [row[0] for row in found[:20]] == ids[20:40]
     assert all(d[0] < 1e-5 for d in distances[:20])
     assert not {i for row in found for i in row} & set(ids[:20])
+
+
+def test_a_packed_slice_reads_what_a_row_a_record_reads(tmp_path: Path) -> None:
+    client = achroma.PersistentClient(path=tmp_path)
+    cols = [client.create_collection(name, embedding_function=None) for name in ("one", "two")]
+    for start in range(0, 600, 100):  # the collections' keys interleave
+        for col in cols:
+            ids = [f"r{i}" for i in range(start, start + 100)]
+            col.add(ids=ids, embeddings=data(100, seed=start + len(col.name)))
+    cols[0].update(ids=[f"r{i}" for i in range(0, 600, 7)], embeddings=data(86, seed=8))
+    cols[0].delete(ids=[f"r{i}" for i in range(3, 600, 11)])
+    client.close()
+    conn = sqlite3.connect(tmp_path / "achroma.sqlite3")
+    try:
+        for (cid,) in conn.execute("SELECT id FROM collections").fetchall():
+            for after_key, limit, up_to_seq in [(0, 10_000, None), (0, 1, None), (250, 97, 3)]:
+                args = (cid, after_key, limit, DIM, up_to_seq)
+                keys, vectors = records._packed_slice(conn, *args)
+                want_keys, want_vectors = reads.vector_slice(conn, *args)
+                assert len(want_keys) and keys.tolist() == want_keys.tolist()
+                np.testing.assert_array_equal(vectors, want_vectors)
+        assert len(records._packed_slice(conn, cid, 10**9, 5, DIM)[0]) == 0
+    finally:
+        conn.close()
 
 
 def test_slot_keys_reads_the_keys_usearch_wrote() -> None:
