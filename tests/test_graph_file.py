@@ -265,7 +265,9 @@ def test_a_graph_saved_before_deletes_and_updates_is_caught_up(tmp_path: Path) -
     assert not {i for row in found for i in row} & set(ids[:20])
 
 
-def test_a_packed_slice_reads_what_a_row_a_record_reads(tmp_path: Path) -> None:
+def test_a_packed_slice_reads_what_a_row_a_record_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = achroma.PersistentClient(path=tmp_path)
     cols = [client.create_collection(name, embedding_function=None) for name in ("one", "two")]
     for start in range(0, 600, 100):  # the collections' keys interleave
@@ -285,6 +287,9 @@ def test_a_packed_slice_reads_what_a_row_a_record_reads(tmp_path: Path) -> None:
                 assert len(want_keys) and keys.tolist() == want_keys.tolist()
                 np.testing.assert_array_equal(vectors, want_vectors)
         assert len(records._packed_slice(conn, cid, 10**9, 5, DIM)[0]) == 0
+        monkeypatch.setattr(records, "_PACKED_SLICE_BYTES", 64 * DIM * 4)
+        keys, _ = records._packed_slice(conn, cid, 0, 10_000, DIM)
+        assert keys.tolist() == reads.vector_slice(conn, cid, 0, 64, DIM)[0].tolist()
     finally:
         conn.close()
 
