@@ -4,6 +4,7 @@ earlier versions still open; nodes whose records changed after the save never su
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import io
 import json
@@ -13,6 +14,7 @@ import uuid
 import zlib
 from pathlib import Path
 
+import anyio
 import numpy as np
 import pytest
 
@@ -210,6 +212,33 @@ async def test_a_failed_read_fails_the_assembly(tmp_path: Path) -> None:
         await saved.stripped.assemble(failing, 500)
     loaded = VectorIndex(DIM, {"space": "cosine"}, files)
     assert not await loaded.load(failing)  # the owner rebuilds it from SQLite
+
+
+async def test_an_assembly_that_stops_leaves_no_read_running(tmp_path: Path) -> None:
+    ks, vs = np.arange(1, N + 1, dtype=np.uint64), data(N)
+    files = IndexFiles(tmp_path, "c")
+    index = await filled(files, ks, vs)
+    async with index.lock.read():
+        await index.save()
+    inner, reads_started = source_of(ks, vs), []
+
+    async def slow(after_key: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        reads_started.append(asyncio.current_task())
+        if after_key >= 1000:
+            await anyio.sleep(60)
+        keys, vectors = await inner(after_key, limit)
+        return keys, vectors.astype(np.float64) if after_key == 500 else vectors
+
+    saved = files.load(DIM, "cosine")
+    assert saved is not None and saved.stripped is not None
+    # Placing the slice after key 500 fails while the next one is being read.
+    with pytest.raises(graph_file.GraphFileError), anyio.fail_after(30):
+        await saved.stripped.assemble(slow, 500)
+    assert len(reads_started) == 3
+    with anyio.move_on_after(0.5) as scope:  # cancelled while it waits for a read
+        await saved.stripped.assemble(lambda _, limit: slow(1000, limit), 500)
+    assert scope.cancelled_caught
+    assert all(task is not None and task.done() for task in reads_started)
 
 
 def _nearest_ids(path: Path, queries: np.ndarray) -> tuple[list[list[str]], list[list[float]]]:

@@ -179,7 +179,8 @@ class GraphFile:
                 reading = asyncio.ensure_future(source(int(keys[-1]), slice_rows))
                 await anyio.to_thread.run_sync(assembly.place, keys, vectors)
         finally:
-            await _abandon(reading)
+            with anyio.CancelScope(shield=True):
+                await _abandon(reading)
         self.missing = self.keys[np.flatnonzero(~assembly.found)]
         return assembly.buffer
 
