@@ -4,18 +4,23 @@ earlier versions still open; nodes whose records changed after the save never su
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import io
 import json
 import shutil
+import sqlite3
 import uuid
 import zlib
 from pathlib import Path
 
+import anyio
 import numpy as np
 import pytest
 
 import achroma
-from achroma.engine import graph_file
+from achroma.engine import graph_file, reads, records
+from achroma.engine import index as index_module
 from achroma.engine.graph_file import GraphFile, VectorSource
 from achroma.engine.index import VectorIndex
 from achroma.engine.index_files import HEAD_BYTES, IndexFiles
@@ -75,6 +80,31 @@ async def test_a_saved_graph_holds_no_live_vectors_and_reloads_identically(tmp_p
     before, after = await results(index, queries), await results(loaded, queries)
     assert before[0] == after[0]
     np.testing.assert_array_equal(before[1], after[1])
+
+
+async def test_a_loaded_graph_is_viewed_until_its_first_write(tmp_path: Path) -> None:
+    ks, vs = np.arange(1, N + 1, dtype=np.uint64), data(N)
+    files = IndexFiles(tmp_path, "c")
+    index = await filled(files, ks, vs)
+    async with index.lock.read():
+        await index.save()
+    loaded = VectorIndex(DIM, {"space": "cosine"}, files)
+    assert await loaded.load(source_of(ks, vs))
+    viewed = loaded._graph
+    gc.collect()
+    assert viewed in index_module._BACKING  # the buffer it reads lives as long as it does
+    queries = data(50, seed=9)
+    assert (await results(loaded, queries))[0] == (await results(index, queries))[0]
+    new = data(1, seed=21)
+    async with loaded.lock.write():
+        await loaded.remove(ks[:10])
+        await loaded.upsert(np.asarray([N + 1], dtype=np.uint64), new)
+    assert loaded._graph is not viewed
+    del viewed
+    gc.collect()
+    found, distances = await results(loaded, np.vstack([new, vs[:10]]))
+    assert found[0][0] == N + 1 and distances[0][0] < 1e-5
+    assert not {k for row in found for k in row} & set(range(1, 11))
 
 
 def save_format_2(files: IndexFiles, index: VectorIndex) -> None:
@@ -140,6 +170,77 @@ async def test_a_vector_that_is_not_the_one_saved_is_never_served(tmp_path: Path
     assert loaded.stale_left()  # the owner rebuilds it
 
 
+async def test_assembling_in_many_slices_checks_every_row(tmp_path: Path) -> None:
+    ks, vs = np.arange(1, N + 1, dtype=np.uint64), data(N)
+    vs[5, :3] = 0.0
+    files = IndexFiles(tmp_path, "c")
+    index = await filled(files, ks, vs)
+    async with index.lock.read():
+        await index.save()
+    stored = vs.copy()
+    stored[5, :3] = -0.0  # equal to the graph's 0.0: not a change
+    changed = [7, 1000, 2999]  # in the first slice, a later one and the last
+    stored[changed] += np.float32(0.5)
+    added = np.arange(N + 1, N + 301, dtype=np.uint64)  # records the graph never had
+    source = source_of(np.concatenate([ks, added]), np.vstack([stored, data(300, seed=4)]))
+    saved = files.load(DIM, "cosine")
+    assert saved is not None and saved.stripped is not None
+    assembled = await saved.stripped.assemble(source, 170)
+    assert sorted(saved.stripped.missing.tolist()) == [int(ks[i]) for i in changed]
+    whole = np.frombuffer(bytes(index._graph.save()), dtype=np.uint8)
+    rows = whole[8 : 8 + N * DIM * 4].reshape(N, DIM * 4).copy()
+    rows[np.isin(saved.stripped.keys, ks[changed])] = 0  # left zero: stale
+    np.testing.assert_array_equal(assembled[8 : 8 + N * DIM * 4].reshape(N, -1), rows)
+
+
+async def test_a_failed_read_fails_the_assembly(tmp_path: Path) -> None:
+    ks, vs = np.arange(1, N + 1, dtype=np.uint64), data(N)
+    files = IndexFiles(tmp_path, "c")
+    index = await filled(files, ks, vs)
+    async with index.lock.read():
+        await index.save()
+    inner = source_of(ks, vs)
+
+    async def failing(after_key: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        if after_key >= 1000:
+            raise RuntimeError("the read failed")
+        return await inner(after_key, limit)
+
+    saved = files.load(DIM, "cosine")
+    assert saved is not None and saved.stripped is not None
+    with pytest.raises(RuntimeError, match="the read failed"):
+        await saved.stripped.assemble(failing, 500)
+    loaded = VectorIndex(DIM, {"space": "cosine"}, files)
+    assert not await loaded.load(failing)  # the owner rebuilds it from SQLite
+
+
+async def test_an_assembly_that_stops_leaves_no_read_running(tmp_path: Path) -> None:
+    ks, vs = np.arange(1, N + 1, dtype=np.uint64), data(N)
+    files = IndexFiles(tmp_path, "c")
+    index = await filled(files, ks, vs)
+    async with index.lock.read():
+        await index.save()
+    inner, reads_started = source_of(ks, vs), []
+
+    async def slow(after_key: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        reads_started.append(asyncio.current_task())
+        if after_key >= 1000:
+            await anyio.sleep(60)
+        keys, vectors = await inner(after_key, limit)
+        return keys, vectors.astype(np.float64) if after_key == 500 else vectors
+
+    saved = files.load(DIM, "cosine")
+    assert saved is not None and saved.stripped is not None
+    # Placing the slice after key 500 fails while the next one is being read.
+    with pytest.raises(graph_file.GraphFileError), anyio.fail_after(30):
+        await saved.stripped.assemble(slow, 500)
+    assert len(reads_started) == 3
+    with anyio.move_on_after(0.5) as scope:  # cancelled while it waits for a read
+        await saved.stripped.assemble(lambda _, limit: slow(1000, limit), 500)
+    assert scope.cancelled_caught
+    assert all(task is not None and task.done() for task in reads_started)
+
+
 def _nearest_ids(path: Path, queries: np.ndarray) -> tuple[list[list[str]], list[list[float]]]:
     client = achroma.PersistentClient(path=path)
     try:
@@ -191,6 +292,35 @@ def test_a_graph_saved_before_deletes_and_updates_is_caught_up(tmp_path: Path) -
     assert [row[0] for row in found[:20]] == ids[20:40]
     assert all(d[0] < 1e-5 for d in distances[:20])
     assert not {i for row in found for i in row} & set(ids[:20])
+
+
+def test_a_packed_slice_reads_what_a_row_a_record_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = achroma.PersistentClient(path=tmp_path)
+    cols = [client.create_collection(name, embedding_function=None) for name in ("one", "two")]
+    for start in range(0, 600, 100):  # the collections' keys interleave
+        for col in cols:
+            ids = [f"r{i}" for i in range(start, start + 100)]
+            col.add(ids=ids, embeddings=data(100, seed=start + len(col.name)))
+    cols[0].update(ids=[f"r{i}" for i in range(0, 600, 7)], embeddings=data(86, seed=8))
+    cols[0].delete(ids=[f"r{i}" for i in range(3, 600, 11)])
+    client.close()
+    conn = sqlite3.connect(tmp_path / "achroma.sqlite3")
+    try:
+        for (cid,) in conn.execute("SELECT id FROM collections").fetchall():
+            for after_key, limit, up_to_seq in [(0, 10_000, None), (0, 1, None), (250, 97, 3)]:
+                args = (cid, after_key, limit, DIM, up_to_seq)
+                keys, vectors = records._packed_slice(conn, *args)
+                want_keys, want_vectors = reads.vector_slice(conn, *args)
+                assert len(want_keys) and keys.tolist() == want_keys.tolist()
+                np.testing.assert_array_equal(vectors, want_vectors)
+        assert len(records._packed_slice(conn, cid, 10**9, 5, DIM)[0]) == 0
+        monkeypatch.setattr(records, "_PACKED_SLICE_BYTES", 64 * DIM * 4)
+        keys, _ = records._packed_slice(conn, cid, 0, 10_000, DIM)
+        assert keys.tolist() == reads.vector_slice(conn, cid, 0, 64, DIM)[0].tolist()
+    finally:
+        conn.close()
 
 
 def test_slot_keys_reads_the_keys_usearch_wrote() -> None:

@@ -33,6 +33,7 @@ built with (a change no seq recorded): that node is as stale as a deleted record
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -53,6 +54,8 @@ _DENSE_HEAD = 64
 _GRAPH_HEAD = struct.Struct("<5Q")
 # Rows hashed at a time (bounds the temporary).
 _HASH_ROWS = 4096
+# Rows placed at a time by `_Assembly.place`.
+_PLACE_ROWS = 256
 # Per-dimension odd multipliers of the row hash (fixed: saved files must stay valid).
 _WEIGHTS = (
     np.random.default_rng(0x6EA9).integers(0, 2**32, size=65_536, dtype=np.uint64) | 1
@@ -164,17 +167,31 @@ class GraphFile:
         the save; the caller must make sure none is left (`VectorIndex.stale_left`).
 
         The array work runs on worker threads, a slice at a time: at a million vectors it
-        takes seconds, which the event loop must not wait through."""
+        takes seconds, which the event loop must not wait through. Each slice is read while
+        the one before is placed."""
         assembly = await anyio.to_thread.run_sync(_Assembly, self)
-        last = 0
-        while True:
-            keys, vectors = await source(last, slice_rows)
-            if len(keys) == 0:
-                break
-            last = int(keys[-1])
-            await anyio.to_thread.run_sync(assembly.place, keys, vectors)
+        reading = asyncio.ensure_future(source(0, slice_rows))
+        try:
+            while True:
+                keys, vectors = await reading
+                if len(keys) == 0:
+                    break
+                reading = asyncio.ensure_future(source(int(keys[-1]), slice_rows))
+                await anyio.to_thread.run_sync(assembly.place, keys, vectors)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await _abandon(reading)
         self.missing = self.keys[np.flatnonzero(~assembly.found)]
         return assembly.buffer
+
+
+async def _abandon(reading: asyncio.Future[tuple[Keys, Vectors]]) -> None:
+    """Cancel a read nobody will use and wait for it (its error, if any, is dropped)."""
+    if not reading.done():
+        reading.cancel()
+        await asyncio.wait({reading})
+    if not reading.cancelled():
+        reading.exception()
 
 
 class _Assembly:
@@ -200,16 +217,26 @@ class _Assembly:
         self.found[graph.keys == FREE_KEY] = True
 
     def place(self, keys: Keys, vectors: Vectors) -> None:
-        """Put the vectors of `keys` (records in SQLite) into their slots."""
+        """Put the vectors of `keys` (records in SQLite) into their slots, where they hash as
+        the graph's did."""
         graph, sorted_keys = self.graph, self.sorted_keys
+        if vectors.dtype != np.float32 or vectors.shape[1] * 4 != graph.row_bytes:
+            raise GraphFileError("the vectors do not fit the graph's rows")
         at = np.searchsorted(sorted_keys, keys)
         hit = at < len(sorted_keys)
         hit[hit] = sorted_keys[at[hit]] == keys[hit]
-        if vectors.dtype != np.float32 or vectors.shape[1] * 4 != graph.row_bytes:
-            raise GraphFileError("the vectors do not fit the graph's rows")
-        slots = self.order[at[hit]]
-        rows = canonical(vectors[hit])
-        same = _row_hashes(rows.view(np.uint8), graph.row_bytes) == graph.hashes[slots]
-        slots, rows = slots[same], rows[same]  # else: not the vector the graph was built on
-        self.matrix[slots] = rows.view(np.uint8).reshape(len(slots), graph.row_bytes)
+        if not hit.all():  # records added after the save
+            vectors, at = vectors[hit], at[hit]
+        slots = self.order[at]
+        # A few hundred rows at a time: the temporaries stay in the CPU's cache.
+        for start in range(0, len(slots), _PLACE_ROWS):
+            end = start + _PLACE_ROWS
+            self._place_rows(slots[start:end], vectors[start:end])
+
+    def _place_rows(self, slots: npt.NDArray[np.intp], vectors: Vectors) -> None:
+        rows = canonical(vectors)
+        same = _row_hashes(rows.view(np.uint8), self.graph.row_bytes) == self.graph.hashes[slots]
+        if not same.all():  # not the vector the graph was built on
+            slots, rows = slots[same], rows[same]
+        self.matrix[slots] = rows.view(np.uint8).reshape(len(slots), self.graph.row_bytes)
         self.found[slots] = True

@@ -20,6 +20,7 @@ Files are handled by `IndexFiles`.
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,8 +64,13 @@ MAX_WIDENING = 4.0
 # A rebuild adds its vectors in slices this big (it can be abandoned between slices).
 BUILD_SLICE = 4096
 
-# Loading a graph file reads vectors from SQLite in slices of this many rows.
-LOAD_SLICE = 20_000
+# Loading a graph file reads vectors from SQLite in slices of about this many bytes: small
+# enough for a slice and its copies to stay in the CPU's cache (measured: twice as fast as
+# 20k rows of 384 dimensions a slice).
+LOAD_SLICE_BYTES = 3 << 20
+
+# The buffer each graph viewed from memory (`_restored`) reads, kept as long as the graph.
+_BACKING: weakref.WeakKeyDictionary[Index, npt.NDArray[np.uint8]] = weakref.WeakKeyDictionary()
 
 # Chroma's space names and the USearch metrics that report the same distances.
 METRICS = {"l2": "l2sq", "cosine": "cos", "ip": "ip"}
@@ -138,9 +144,10 @@ class VectorIndex:
         """Load the saved index; False (and an empty index) if none is usable.
 
         A graph file (format 3) gets its live nodes' vectors from `source` (SQLite's
-        records, unchanged since the save); an older format 2 file is mapped read-only. A
-        node whose record was deleted or rewritten since the save is left in `stale` for
-        the catch-up to remove: `stale_left` says whether it did.
+        records, unchanged since the save) and is viewed in memory; an older format 2 file
+        is mapped read-only; either is copied on the first write. A node whose record was
+        deleted or rewritten since the save is left in `stale` for the catch-up to remove:
+        `stale_left` says whether it did.
         """
         files = self.files
         if files is None:
@@ -153,7 +160,8 @@ class VectorIndex:
             groups = VectorGroups.from_arrays(saved.groups)
             graph = saved.graph
             if saved.stripped is not None:
-                data = await saved.stripped.assemble(source, LOAD_SLICE)
+                slice_rows = max(1, LOAD_SLICE_BYTES // (4 * self.dimension))
+                data = await saved.stripped.assemble(source, slice_rows)
                 graph = await anyio.to_thread.run_sync(_restored, data)
                 stale = saved.stripped.missing
                 # A group lives on under another record when its node's goes: that node
@@ -166,7 +174,7 @@ class VectorIndex:
             self.replace_saved = True
             return False
         self._graph, self._groups = self._configure(graph), groups
-        self._viewed, self.seq, self.churn = saved.stripped is None, saved.seq, saved.churn
+        self._viewed, self.seq, self.churn = True, saved.seq, saved.churn
         self.stale = saved.stripped.missing if saved.stripped is not None else self.stale
         return True
 
@@ -180,7 +188,7 @@ class VectorIndex:
             self.stale = self.stale[np.isin(self.stale, keys, invert=True)]
 
     async def _ensure_mutable(self) -> None:
-        # A memory-mapped view cannot take writes: copy it into memory first.
+        # A view (of a file or of a buffer) cannot take writes: copy it first.
         if self._viewed:
             graph = self._graph
             self._graph = self._configure(await anyio.to_thread.run_sync(graph.copy))
@@ -413,7 +421,11 @@ class VectorIndex:
 
 
 def _restored(data: npt.NDArray[np.uint8]) -> Index | None:
-    graph = Index.restore(data.data)
+    """The index serialized in `data`, viewed in place: restoring would copy every node
+    (a second or so at a million), and the first write copies it anyway (`_ensure_mutable`)."""
+    graph = Index.restore(data.data, view=True)
+    if graph is not None:
+        _BACKING[graph] = data
     return graph
 
 
