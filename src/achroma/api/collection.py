@@ -464,7 +464,7 @@ class AsyncCollection:
                 normalize_uris(query_uris),
             )
             check_lengths(
-                embeddings=list(vectors) if vectors is not None else None,
+                embeddings=vectors,
                 documents=inputs.documents,
                 images=inputs.images,
                 uris=inputs.uris,

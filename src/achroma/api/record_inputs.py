@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Sized
 from typing import Any
 
 import numpy as np
@@ -115,7 +115,7 @@ def _as_list(value: Any, single: type | tuple[type, ...]) -> Any:
     return [value] if isinstance(value, single) else value
 
 
-def check_lengths(**columns: Sequence[Any] | None) -> None:
+def check_lengths(**columns: Sized | None) -> None:
     """Every given column is non-empty and all are equally long (columns in chromadb's order)."""
     given = {name: len(col) for name, col in columns.items() if col is not None}
     empty = [name for name, n in given.items() if n == 0]

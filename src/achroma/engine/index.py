@@ -396,7 +396,7 @@ class VectorIndex:
         keys, distances, counts = _matrix(
             graph.search(queries, count, exact=exact, threads=threads), len(queries), count
         )
-        short = np.flatnonzero(counts < count)
+        short = np.flatnonzero(counts < count) if counts.min() < count else ()
         if not exact and len(short):
             # The walk did not reach `count` live nodes (seen in ip space, whose graph is not
             # a metric one: 939 of 6,000 reachable): scan those queries exactly instead.
@@ -457,11 +457,15 @@ def _matrix(matches: Any, n: int, k: int) -> tuple[Keys, Distances, npt.NDArray[
     number found per query."""
     found = np.asarray(matches.keys, dtype=np.uint64).reshape(n, -1)
     found_distances = np.asarray(matches.distances, dtype=np.float32).reshape(n, -1)
-    # One query gives `Matches` (no counts), several give `BatchMatches`.
-    counts = np.asarray(getattr(matches, "counts", [found.shape[1]]), dtype=np.int64)
-    counts = counts.reshape(-1)
-    if found.shape[1] >= k and counts.min(initial=k) >= k:  # every query found k
-        return found[:, :k], found_distances[:, :k], counts
+    batch_counts = getattr(matches, "counts", None)
+    if batch_counts is None:  # one query gives `Matches`: only what it found, no counts
+        counts = np.array([found.shape[1]], dtype=np.int64)
+        if found.shape[1] >= k:
+            return found[:, :k], found_distances[:, :k], counts
+    else:
+        counts = np.asarray(batch_counts, dtype=np.int64).reshape(-1)
+        if found.shape[1] >= k and counts.min(initial=k) >= k:  # every query found k
+            return found[:, :k], found_distances[:, :k], counts
     keys = np.full((n, k), NO_KEY, dtype=np.uint64)
     distances = np.full((n, k), np.inf, dtype=np.float32)
     width = min(k, found.shape[1])

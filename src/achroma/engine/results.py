@@ -59,25 +59,33 @@ def query_result(
 ) -> QueryResult:
     """One result list per query, nearest first. Keys whose rows are gone (deleted by a
     concurrent write) are dropped."""
-    per_query: list[dict[str, Any]] = []
-    distances: list[list[float]] = []
-    for hit in hits:
-        kept = [
-            (rows[k], d)
-            for k, d in zip(hit.keys.tolist(), hit.distances.tolist(), strict=False)
-            if k in rows
-        ]
-        per_query.append(_fields([r for r, _ in kept], include, dimension))
-        distances.append([d for _, d in kept])
-    result: dict[str, Any] = {}
-    for field in ("ids", "embeddings", "documents", "uris", "included", "data", "metadatas"):
-        values = [q[field] for q in per_query]
-        if field == "included":
-            result[field] = list(include)
-        elif field == "ids" or values and values[0] is not None:
-            result[field] = values
-        else:
-            result[field] = None
-    result["distances"] = distances if "distances" in include else None
+    found = [_kept(hit, rows) for hit in hits]
+    # (no query: every field but ids is None, as in chromadb)
+    wanted = set(include) if found else set()
+    result = {
+        "ids": [[r.id for r in kept] for kept, _ in found],
+        "embeddings": [_embeddings(kept, dimension) for kept, _ in found]
+        if "embeddings" in wanted
+        else None,
+        "documents": [[r.document for r in kept] for kept, _ in found]
+        if "documents" in wanted
+        else None,
+        "uris": [[r.uri for r in kept] for kept, _ in found] if "uris" in wanted else None,
+        "included": list(include),
+        "data": None,
+        "metadatas": [[_metadata(r) for r in kept] for kept, _ in found]
+        if "metadatas" in wanted
+        else None,
+        "distances": [distances for _, distances in found] if "distances" in include else None,
+    }
     shaped: QueryResult = QueryResult(**result)  # type: ignore[typeddict-item]
     return shaped
+
+
+def _kept(hit: Ranked, rows: dict[int, Row]) -> tuple[list[Row], list[float]]:
+    """A query's rows and distances, nearest first, without the keys whose rows are gone."""
+    keys, distances = hit.keys.tolist(), hit.distances.tolist()
+    if all(k in rows for k in keys):
+        return [rows[k] for k in keys], distances
+    kept = [(rows[k], d) for k, d in zip(keys, distances, strict=True) if k in rows]
+    return [r for r, _ in kept], [d for _, d in kept]
