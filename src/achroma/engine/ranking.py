@@ -128,9 +128,10 @@ def post_filtered(index: VectorIndex, queries: Vectors, k: int, passing: KeyFilt
     total = len(index)
     k = min(k, max(total, 1))
     width = max(PROBE * k, 2 * index.ef_search)
+    shallow: Hits | None = None  # k hits each, some deep in their list
     for _ in range(2):
         if width * len(queries) > total // 2:
-            return None
+            return shallow
         keys, distances = index.search_now(queries, width)
         rows = [Ranked.found(keys[i], distances[i]) for i in range(len(queries))]
         seen = np.unique(np.concatenate([row.keys for row in rows]))
@@ -138,17 +139,18 @@ def post_filtered(index: VectorIndex, queries: Vectors, k: int, passing: KeyFilt
         hits = _settled(rows, allowed, k, total)
         if hits is not None:
             return hits
+        shallow = _settled(rows, allowed, k, 0)
         share = len(allowed) / max(1, len(seen))
-        if share * total <= EXACT_CANDIDATES:
+        if shallow is None and share * total <= EXACT_CANDIDATES:
             return None
         width = max(2 * width, math.ceil(k / share * OVERSAMPLE))
-    return None
+    return shallow
 
 
 def _settled(rows: Hits, allowed: Keys, k: int, total: int) -> Hits | None:
     """Each row's first `k` hits in `allowed`, or None when a row has fewer, or when its
-    k-th lies past SETTLED_DEPTH of a list that is not the whole index: the tail of an
-    HNSW answer is its least accurate part, so a wider search would find better hits."""
+    k-th lies past SETTLED_DEPTH of a list shorter than `total` (0: no depth rule): the
+    tail of an HNSW answer is its least accurate part, so a wider search finds better hits."""
     out: Hits = []
     for row in rows:
         at = np.flatnonzero(np.isin(row.keys, allowed))
