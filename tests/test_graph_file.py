@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import achroma
-from achroma.engine import graph_file, reads, records
+from achroma.engine import graph_file, reads
 from achroma.engine import index as index_module
 from achroma.engine.graph_file import GraphFile, VectorSource
 from achroma.engine.index import VectorIndex
@@ -294,6 +294,18 @@ def test_a_graph_saved_before_deletes_and_updates_is_caught_up(tmp_path: Path) -
     assert not {i for row in found for i in row} & set(ids[:20])
 
 
+def _row_a_record(
+    conn: sqlite3.Connection, cid: str, after: int, limit: int, dim: int, seq: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    rows = conn.execute(
+        "SELECT key, embedding FROM records WHERE key > ? AND collection_id = ? AND seq <= ? "
+        "ORDER BY key LIMIT ?",
+        (after, cid, 2**63 - 1 if seq is None else seq, limit),
+    ).fetchall()
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
+    return np.asarray([r[0] for r in rows], dtype=np.uint64), vectors
+
+
 def test_a_packed_slice_reads_what_a_row_a_record_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -311,14 +323,14 @@ def test_a_packed_slice_reads_what_a_row_a_record_reads(
         for (cid,) in conn.execute("SELECT id FROM collections").fetchall():
             for after_key, limit, up_to_seq in [(0, 10_000, None), (0, 1, None), (250, 97, 3)]:
                 args = (cid, after_key, limit, DIM, up_to_seq)
-                keys, vectors = records._packed_slice(conn, *args)
-                want_keys, want_vectors = reads.vector_slice(conn, *args)
+                keys, vectors = reads.vector_slice(conn, *args)
+                want_keys, want_vectors = _row_a_record(conn, *args)
                 assert len(want_keys) and keys.tolist() == want_keys.tolist()
                 np.testing.assert_array_equal(vectors, want_vectors)
-        assert len(records._packed_slice(conn, cid, 10**9, 5, DIM)[0]) == 0
-        monkeypatch.setattr(records, "_PACKED_SLICE_BYTES", 64 * DIM * 4)
-        keys, _ = records._packed_slice(conn, cid, 0, 10_000, DIM)
-        assert keys.tolist() == reads.vector_slice(conn, cid, 0, 64, DIM)[0].tolist()
+        assert len(reads.vector_slice(conn, cid, 10**9, 5, DIM)[0]) == 0
+        monkeypatch.setattr(reads, "_PACKED_SLICE_BYTES", 64 * DIM * 4)
+        keys, _ = reads.vector_slice(conn, cid, 0, 10_000, DIM)
+        assert keys.tolist() == _row_a_record(conn, cid, 0, 64, DIM)[0].tolist()
     finally:
         conn.close()
 

@@ -296,6 +296,18 @@ def vectors(conn: sqlite3.Connection, keys: list[int], dimension: int) -> tuple[
     return _unpack(rows, dimension)
 
 
+# A slice read as one row stays below this (SQLite's limit on one value is 1e9 bytes): a
+# caller asking for more rows gets fewer.
+_PACKED_SLICE_BYTES = 64 << 20
+# One row: the slice's keys and its embeddings, each concatenated by SQLite in the same pass,
+# so in the same order (`vector_slice` makes it key order, whatever SQLite's is).
+_PACKED_SLICE = (
+    "SELECT group_concat(key), CAST(group_concat(embedding, x'') AS BLOB) FROM "
+    "(SELECT key, embedding FROM records WHERE key > ? AND collection_id = ? AND seq <= ? "
+    "ORDER BY key LIMIT ?)"
+)
+
+
 def vector_slice(
     conn: sqlite3.Connection,
     collection_id: str,
@@ -304,16 +316,25 @@ def vector_slice(
     dimension: int,
     up_to_seq: int | None = None,
 ) -> tuple[Keys, Vectors]:
-    """Up to `limit` vectors of the collection with keys above `after_key`, in key order;
-    with `up_to_seq`, only records last written at that seq or before (a rebuild numbered
-    `up_to_seq` leaves later writes to the catch-up, which replays them)."""
-    rows = _all(
-        conn,
-        "SELECT key, embedding FROM records WHERE key > ? AND collection_id = ? "
-        "AND seq <= ? ORDER BY key LIMIT ?",
-        (after_key, collection_id, 2**63 - 1 if up_to_seq is None else up_to_seq, limit),
-    )
-    return _unpack(rows, dimension)
+    """Up to `limit` vectors of the collection with keys above `after_key`, in key order
+    (no more than `_PACKED_SLICE_BYTES` of them); with `up_to_seq`, only records last
+    written at that seq or before (a rebuild numbered `up_to_seq` leaves later writes to
+    the catch-up, which replays them). Read as one row rather than one a record: a row a
+    record costs a Python object or two each, and hands the GIL back and forth with every
+    one (the threads placing vectors meanwhile wait for it)."""
+    seq = 2**63 - 1 if up_to_seq is None else up_to_seq
+    limit = min(limit, max(1, _PACKED_SLICE_BYTES // (4 * dimension)))
+    keys_text, blob = conn.execute(_PACKED_SLICE, (after_key, collection_id, seq, limit)).fetchone()
+    if keys_text is None:
+        return np.empty(0, dtype=np.uint64), np.empty((0, dimension), dtype=np.float32)
+    keys = np.fromstring(keys_text, dtype=np.uint64, sep=",")
+    if len(blob) != len(keys) * 4 * dimension:
+        raise ValueError(f"the embeddings of a slice of records are not of dimension {dimension}")
+    vectors = np.frombuffer(blob, dtype=np.float32).reshape(len(keys), dimension)
+    if len(keys) > 1 and not bool((keys[1:] > keys[:-1]).all()):
+        order = np.argsort(keys)
+        keys, vectors = keys[order], vectors[order]
+    return keys, vectors
 
 
 def _unpack(rows: list[Any], dimension: int) -> tuple[Keys, Vectors]:

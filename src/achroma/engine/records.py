@@ -115,47 +115,7 @@ async def vector_slice(
     dimension: int,
     up_to_seq: int | None = None,
 ) -> tuple[Keys, Vectors]:
-    """See `reads.vector_slice` (the same records, read by `_packed_slice`: no more than
-    `_PACKED_SLICE_BYTES` of them at a time)."""
-    return await _on(db, _packed_slice, collection_id, after_key, limit, dimension, up_to_seq)
-
-
-# A slice read as one row stays below this (SQLite's limit on one value is 1e9 bytes): a
-# caller asking for more rows gets fewer.
-_PACKED_SLICE_BYTES = 64 << 20
-# One row: the slice's keys and its embeddings, each concatenated by SQLite in the same pass,
-# so in the same order (`_packed_slice` makes it key order, whatever SQLite's is).
-_PACKED_SLICE = (
-    "SELECT group_concat(key), CAST(group_concat(embedding, x'') AS BLOB) FROM "
-    "(SELECT key, embedding FROM records WHERE key > ? AND collection_id = ? AND seq <= ? "
-    "ORDER BY key LIMIT ?)"
-)
-
-
-def _packed_slice(
-    conn: sqlite3.Connection,
-    collection_id: str,
-    after_key: int,
-    limit: int,
-    dimension: int,
-    up_to_seq: int | None = None,
-) -> tuple[Keys, Vectors]:
-    """`reads.vector_slice` in one row rather than one a record: a row a record costs a
-    Python object or two each, and hands the GIL back and forth with every one (the
-    threads placing vectors meanwhile wait for it)."""
-    seq = 2**63 - 1 if up_to_seq is None else up_to_seq
-    limit = min(limit, max(1, _PACKED_SLICE_BYTES // (4 * dimension)))
-    keys_text, blob = conn.execute(_PACKED_SLICE, (after_key, collection_id, seq, limit)).fetchone()
-    if keys_text is None:
-        return np.empty(0, dtype=np.uint64), np.empty((0, dimension), dtype=np.float32)
-    keys = np.fromstring(keys_text, dtype=np.uint64, sep=",")
-    if len(blob) != len(keys) * 4 * dimension:
-        raise ValueError(f"the embeddings of a slice of records are not of dimension {dimension}")
-    vectors = np.frombuffer(blob, dtype=np.float32).reshape(len(keys), dimension)
-    if len(keys) > 1 and not bool((keys[1:] > keys[:-1]).all()):
-        order = np.argsort(keys)
-        keys, vectors = keys[order], vectors[order]
-    return keys, vectors
+    return await _on(db, reads.vector_slice, collection_id, after_key, limit, dimension, up_to_seq)
 
 
 async def changes_since(
